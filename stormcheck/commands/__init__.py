@@ -1,0 +1,1 @@
+"""One module per command group; each exposes ``COMMANDS``, collected by :func:`stormcheck.cli.build_cli`."""

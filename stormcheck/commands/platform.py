@@ -1,0 +1,102 @@
+"""``stormcheck up|down|status``: the local platform's life cycle."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from stormcheck.cli import CliState, pass_state
+from stormcheck.local.components import components_for
+from stormcheck.local.engine import connect
+from stormcheck.local.platform import component_health
+from stormcheck.local.session import bring_down, bring_up, reap_runs, runs_dir
+from stormcheck.runs import find_run
+from stormcheck.settings import STACKS
+
+__all__ = ["COMMANDS"]
+
+
+@click.command()
+@click.option(
+    "--stack", type=click.Choice(STACKS), help="Stack size (default: the setting `stack`)."
+)
+@click.option("--only", multiple=True, help="Start only these components (repeatable).")
+@pass_state
+def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
+    """Start a new run of the local platform; it lives until `stormcheck down`."""
+    settings = state.settings()
+    if stack:
+        settings = state.with_overrides(stack=stack)
+    folder, manifest = bring_up(settings, owner="user", only=only, progress=click.echo)
+    click.echo(f"run {manifest.run_id} is up ({folder.root})")
+    for name, info in manifest.components.items():
+        for endpoint, url in info["endpoints"].items():
+            click.echo(f"  {name:12} {endpoint:12} {url}")
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@click.option(
+    "--all", "all_runs", is_flag=True, help="Every run whose owner is gone, and user runs."
+)
+@click.option("--force", is_flag=True, help="With --all: also runs whose owner process is alive.")
+@pass_state
+def down(state: CliState, run_id: str | None, all_runs: bool, force: bool) -> None:
+    """Remove a run's containers, network and volumes (default: the newest run that is up)."""
+    settings = state.settings()
+    if all_runs:
+        for result in reap_runs(settings, force=force, include_user_runs=True):
+            click.echo(
+                f"{'removed' if result.removed else 'kept':8} {result.run_id}  ({result.reason})"
+            )
+        return
+    folder = find_run(runs_dir(settings), run_id)
+    removed = bring_down(settings, folder)
+    click.echo(f"run {folder.run_id} is down ({len(removed)} resources removed)")
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_state
+@click.pass_context
+def status(ctx: click.Context, state: CliState, run_id: str | None, as_json: bool) -> None:
+    """Check every component of a run (default: the newest run that is up); exit 1 if unhealthy."""
+    settings = state.settings()
+    folder = find_run(runs_dir(settings), run_id)
+    manifest = folder.read_manifest()
+    checks = {c.name: c for c in components_for(manifest.stack, only=tuple(manifest.components))}
+    client = connect()
+    try:
+        report = component_health(client, manifest, checks)
+    finally:
+        client.close()
+    healthy = bool(report) and all(h.healthy for h in report)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": manifest.run_id,
+                    "state": manifest.state,
+                    "healthy": healthy,
+                    "components": [
+                        {"name": h.name, "state": h.state, "healthy": h.healthy, "detail": h.detail}
+                        for h in report
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(
+            f"run {manifest.run_id} ({manifest.stack}, {manifest.state}): {'healthy' if healthy else 'UNHEALTHY'}"
+        )
+        for h in report:
+            click.echo(
+                f"  {h.name:12} {h.state:9} {'ok' if h.healthy else 'NOT READY'}  {h.detail}"
+            )
+    ctx.exit(0 if healthy else 1)
+
+
+COMMANDS = (up, down, status)

@@ -1,0 +1,247 @@
+"""Bringing the local platform up and down, one Docker network and one run id at a time.
+
+Everything a run creates carries the labels ``stormcheck.run``, ``stormcheck.role``,
+``stormcheck.zone`` and the owner's lease, so that ``down`` finds it by label, and so that two runs
+never touch each other's containers. Host ports are random and bound to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import docker.errors
+from docker import DockerClient
+from docker.models.containers import Container
+
+from stormcheck.errors import NotReadyError, PlatformError
+from stormcheck.local.components import Component
+from stormcheck.runs import Lease, Manifest, RunFolder
+from stormcheck.timeline import EventKind, now_ms
+
+__all__ = [
+    "RUN_LABEL",
+    "ComponentHealth",
+    "RunResources",
+    "component_health",
+    "find_run_resources",
+    "start_platform",
+    "stop_run",
+]
+
+RUN_LABEL = "stormcheck.run"
+
+
+def _labels(run_id: str, lease: Lease, **extra: str) -> dict[str, str]:
+    return {"stormcheck.managed": "true", RUN_LABEL: run_id, **lease.to_labels(), **extra}
+
+
+def _endpoints(container: Container, component: Component) -> dict[str, str]:
+    container.reload()
+    ports = container.attrs["NetworkSettings"]["Ports"] or {}
+    found = {}
+    for port, (name, template) in component.ports.items():
+        bindings = ports.get(f"{port}/tcp") or []
+        if not bindings:
+            raise PlatformError(f"{component.name}: port {port} is not published")
+        found[name] = template.format(host="127.0.0.1", port=bindings[0]["HostPort"])
+    return found
+
+
+def _log_tail(container: Container, lines: int = 20) -> str:
+    try:
+        return bytes(container.logs(tail=lines)).decode(errors="replace").rstrip()
+    except docker.errors.APIError as exc:
+        return f"(logs unavailable: {exc})"
+
+
+def _wait_ready(
+    container: Container, component: Component, endpoints: dict[str, str], timeout_s: float
+) -> float:
+    started = time.monotonic()
+    deadline = started + timeout_s
+    last = "not checked yet"
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status in ("exited", "dead"):
+            raise NotReadyError(
+                f"{component.name} exited (code {container.attrs['State']['ExitCode']}) before it was"
+                f" ready; last log lines:\n{_log_tail(container)}"
+            )
+        try:
+            component.ready(endpoints)
+            return time.monotonic() - started
+        except NotReadyError as exc:
+            last = str(exc)
+        time.sleep(0.25)
+    raise NotReadyError(
+        f"{component.name} not ready within {timeout_s:g} s ({last}); last log lines:\n"
+        f"{_log_tail(container)}"
+    )
+
+
+def start_platform(
+    client: DockerClient,
+    folder: RunFolder,
+    manifest: Manifest,
+    components: Iterable[Component],
+    images: dict[str, str],
+    *,
+    ready_timeout_s: float,
+    progress: Callable[[str], None] = lambda _line: None,
+) -> Manifest:
+    """Start ``components`` in order on a new network, wait for each, and record them.
+
+    On any failure (or Ctrl-C) everything the run started is removed before the error propagates.
+    """
+    run_id = manifest.run_id
+    timeline = folder.timeline
+    timeline.record(EventKind.RUN_START, run_id, stack=manifest.stack)
+    try:
+        network = client.networks.create(
+            f"stormcheck-{run_id}", driver="bridge", labels=_labels(run_id, manifest.lease)
+        )
+        manifest.network = network.name
+        for component in components:
+            progress(f"starting {component.name} ({images[component.role]})")
+            labels = _labels(
+                run_id,
+                manifest.lease,
+                **{"stormcheck.role": component.role, "stormcheck.zone": component.zone},
+            )
+            mounts = {}
+            for path, suffix in component.volumes.items():
+                volume = client.volumes.create(
+                    f"sc-{run_id}-{component.name}-{suffix}", labels=labels
+                )
+                mounts[str(volume.name)] = {"bind": path, "mode": "rw"}
+            container = client.containers.run(
+                images[component.role],
+                command=list(component.command) or None,
+                name=f"sc-{run_id}-{component.name}",
+                detach=True,
+                environment=dict(component.env),
+                labels=labels,
+                volumes=mounts,
+                network=network.name,
+                hostname=component.name,
+                ports={f"{p}/tcp": ("127.0.0.1", None) for p in component.ports},
+                nano_cpus=int(component.cpus * 1e9),
+                mem_limit=f"{component.memory_mb}m",
+                tmpfs=dict(component.tmpfs),
+            )
+            network.reload()
+            endpoints = _endpoints(container, component)
+            seconds = _wait_ready(container, component, endpoints, ready_timeout_s)
+            timeline.record(EventKind.COMPONENT_READY, component.name, seconds=round(seconds, 3))
+            progress(f"{component.name} ready in {seconds:.1f} s")
+            manifest.components[component.name] = {
+                "role": component.role,
+                "zone": component.zone,
+                "image": images[component.role],
+                "container": container.name,
+                "endpoints": endpoints,
+                "ready_s": round(seconds, 3),
+            }
+            folder.write_manifest(manifest)
+    except BaseException:
+        stop_run(client, run_id)
+        manifest.state = "failed"
+        folder.write_manifest(manifest)
+        raise
+    manifest.state = "up"
+    folder.write_manifest(manifest)
+    return manifest
+
+
+@dataclass(frozen=True, slots=True)
+class RunResources:
+    """What Docker holds for one run id, and the lease it carries."""
+
+    run_id: str
+    lease: Lease
+    containers: tuple[str, ...]
+    networks: tuple[str, ...]
+    volumes: tuple[str, ...]
+
+
+def find_run_resources(client: DockerClient) -> list[RunResources]:
+    """Every run that has a labelled container, network or volume, with its lease."""
+    flt = {"label": RUN_LABEL}
+    found: dict[str, tuple[dict[str, str], list[str], list[str], list[str]]] = {}
+
+    def entry(labels: dict[str, str]) -> tuple[dict[str, str], list[str], list[str], list[str]]:
+        return found.setdefault(labels[RUN_LABEL], (labels, [], [], []))
+
+    for container in client.containers.list(all=True, filters=flt):
+        entry(container.labels)[1].append(str(container.name))
+    for network in client.networks.list(filters=flt):
+        entry(network.attrs.get("Labels") or {})[2].append(str(network.name))
+    for volume in client.volumes.list(filters=flt):
+        entry(volume.attrs.get("Labels") or {})[3].append(str(volume.name))
+    return [
+        RunResources(run_id, Lease.from_labels(labels), tuple(c), tuple(n), tuple(v))
+        for run_id, (labels, c, n, v) in sorted(found.items())
+    ]
+
+
+def stop_run(client: DockerClient, run_id: str) -> RunResources:
+    """Remove every container, network and volume labelled with ``run_id``; return what it was."""
+    flt = {"label": f"{RUN_LABEL}={run_id}"}
+    containers = client.containers.list(all=True, filters=flt)
+    for container in containers:
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True, v=True)
+    networks = client.networks.list(filters=flt)
+    for network in networks:
+        with contextlib.suppress(docker.errors.NotFound):
+            network.remove()
+    volumes = client.volumes.list(filters=flt)
+    for volume in volumes:
+        with contextlib.suppress(docker.errors.NotFound):
+            volume.remove(force=True)
+    return RunResources(
+        run_id,
+        Lease.for_current_process(),
+        tuple(str(c.name) for c in containers),
+        tuple(str(n.name) for n in networks),
+        tuple(str(v.name) for v in volumes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHealth:
+    """A component's container state and readiness, as ``status`` reports it."""
+
+    name: str
+    state: str
+    healthy: bool
+    detail: str
+
+
+def component_health(
+    client: DockerClient, manifest: Manifest, checks: dict[str, Component]
+) -> list[ComponentHealth]:
+    """Re-check every component of a run: container running, readiness check passing."""
+    report = []
+    for name, info in manifest.components.items():
+        try:
+            container = client.containers.get(info["container"])
+        except docker.errors.NotFound:
+            report.append(ComponentHealth(name, "missing", False, "container not found"))
+            continue
+        if container.status != "running":
+            report.append(ComponentHealth(name, container.status, False, _log_tail(container, 5)))
+            continue
+        started = now_ms()
+        try:
+            checks[name].ready(info["endpoints"])
+        except NotReadyError as exc:
+            report.append(ComponentHealth(name, "running", False, str(exc)))
+            continue
+        report.append(
+            ComponentHealth(name, "running", True, f"ready check {now_ms() - started} ms")
+        )
+    return report

@@ -1,0 +1,161 @@
+"""The local profile's operations as the CLI and the pytest fixtures use them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from docker import DockerClient
+
+from stormcheck.local.catalogue import Catalogue, Mode, load_catalogue
+from stormcheck.local.components import components_for
+from stormcheck.local.engine import connect
+from stormcheck.local.images import (
+    BuildResult,
+    build_images,
+    debian_mirror,
+    detect_mode,
+    ensure_base,
+    plan_images,
+)
+from stormcheck.local.platform import find_run_resources, start_platform, stop_run
+from stormcheck.paths import catalogue_path, project_root
+from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
+from stormcheck.settings import Settings
+from stormcheck.timeline import EventKind, now_ms
+
+__all__ = ["ReapResult", "bring_down", "bring_up", "prepare_images", "reap_runs", "runs_dir"]
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    return None
+
+
+def runs_dir(settings: Settings) -> Path:
+    """The run folders' parent, relative paths taken from the project root."""
+    path = settings.runs_dir
+    return path if path.is_absolute() else project_root() / path
+
+
+def prepare_images(
+    settings: Settings,
+    client: DockerClient,
+    *,
+    catalogue: Catalogue | None = None,
+    roles: tuple[str, ...] = (),
+    progress: Progress = _quiet,
+) -> tuple[Mode, list[BuildResult]]:
+    """Make sure the images of ``roles`` (default: all) exist; build what is missing."""
+    catalogue = catalogue or load_catalogue(catalogue_path(), project_root())
+    mode = detect_mode(settings.image_mode, settings.container_registry)
+    progress(f"image mode: {mode}")
+    base = ensure_base(
+        client,
+        catalogue,
+        mode,
+        mirror=debian_mirror(settings.debian_mirror),
+        work_dir=settings.cache_dir / "build",
+    )
+    plans = [
+        p for p in plan_images(client, catalogue, mode, base) if not roles or p.role.name in roles
+    ]
+    return mode, build_images(client, plans, cache_dir=settings.cache_dir, progress=progress)
+
+
+def bring_up(
+    settings: Settings,
+    *,
+    owner: Literal["process", "user"],
+    only: tuple[str, ...] = (),
+    progress: Progress = _quiet,
+) -> tuple[RunFolder, Manifest]:
+    """Build what is missing, then start a new run of the stack; return its folder and run file."""
+    client = connect()
+    try:
+        components = components_for(settings.stack, only=only)
+        _, built = prepare_images(
+            settings, client, roles=tuple({c.role for c in components}), progress=progress
+        )
+        images = {b.role: b.ref for b in built}
+        run_id = new_run_id()
+        folder = RunFolder(runs_dir(settings) / run_id).create()
+        manifest = Manifest(
+            run_id=run_id,
+            profile=settings.profile,
+            stack=settings.stack,
+            created_ms=now_ms(),
+            lease=Lease.for_current_process(owner),
+        )
+        folder.write_manifest(manifest)
+        progress(f"run {run_id}: starting {len(components)} component(s)")
+        start_platform(
+            client,
+            folder,
+            manifest,
+            components,
+            images,
+            ready_timeout_s=settings.ready_timeout_s,
+            progress=progress,
+        )
+        return folder, manifest
+    finally:
+        client.close()
+
+
+def bring_down(settings: Settings, folder: RunFolder) -> tuple[str, ...]:
+    """Remove everything of the run in ``folder``; return the names of what was removed."""
+    client = connect()
+    try:
+        removed = stop_run(client, folder.run_id)
+    finally:
+        client.close()
+    if folder.manifest_path.exists():
+        manifest = folder.read_manifest()
+        manifest.state = "down"
+        folder.write_manifest(manifest)
+        folder.timeline.record(EventKind.RUN_END, folder.run_id)
+    return removed.containers + removed.networks + removed.volumes
+
+
+@dataclass(frozen=True, slots=True)
+class ReapResult:
+    """What ``down --all`` did with one run."""
+
+    run_id: str
+    removed: bool
+    reason: str
+
+
+def reap_runs(settings: Settings, *, force: bool, include_user_runs: bool) -> list[ReapResult]:
+    """Remove runs whose owner is gone (and user-owned runs when asked, everything when forced).
+
+    A run owned by a live process (a test session, `stormcheck run`) is left alone unless forced.
+    """
+    client = connect()
+    results = []
+    try:
+        for run in find_run_resources(client):
+            alive = run.lease.kind == "process" and run.lease.owner_alive()
+            if alive and not force:
+                results.append(ReapResult(run.run_id, False, f"owner pid {run.lease.pid} is alive"))
+                continue
+            if run.lease.kind == "user" and not (include_user_runs or force):
+                results.append(ReapResult(run.run_id, False, "started by a user; `down` it by id"))
+                continue
+            stop_run(client, run.run_id)
+            folder = RunFolder(runs_dir(settings) / run.run_id)
+            if folder.manifest_path.exists():
+                manifest = folder.read_manifest()
+                manifest.state = "down"
+                folder.write_manifest(manifest)
+            reason = (
+                "forced" if alive else ("user run" if run.lease.kind == "user" else "owner gone")
+            )
+            results.append(ReapResult(run.run_id, True, reason))
+    finally:
+        client.close()
+    return results

@@ -1,0 +1,240 @@
+"""Typed, frozen settings, read once.
+
+Precedence, lowest first: code defaults < profile file < ``STORMCHECK_*`` environment < command-line
+options. The profile (``local``, ``kubernetes``, ``aws``) picks the profile file:
+``stormcheck/profiles/<profile>.toml``, or the file named by ``--profile-file`` /
+``STORMCHECK_PROFILE_FILE``. A wrong value raises :class:`ConfigError` naming the key, where the
+value came from and what was expected. Profile files never hold secrets: clients resolve
+credentials from the kube context, the AWS profile or the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from stormcheck.errors import ConfigError
+
+__all__ = [
+    "IMAGE_MODES",
+    "PROFILES",
+    "PROFILES_DIR",
+    "STACKS",
+    "ImageMode",
+    "Profile",
+    "Settings",
+    "Stack",
+    "describe_settings",
+    "load_settings",
+]
+
+Profile = Literal["local", "kubernetes", "aws"]
+Stack = Literal["minimal", "full"]
+ImageMode = Literal["auto", "registry", "offline"]
+PROFILES: tuple[str, ...] = get_args(Profile)
+STACKS: tuple[str, ...] = get_args(Stack)
+IMAGE_MODES: tuple[str, ...] = get_args(ImageMode)
+PROFILES_DIR = Path(__file__).parent / "profiles"
+ENV_PREFIX = "STORMCHECK_"
+
+
+def _default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stormcheck"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the engine needs to know about where it runs and what it targets."""
+
+    profile: Profile = "local"
+    stack: Stack = field(default="minimal", metadata={"help": "local stack size"})
+    image_mode: ImageMode = field(default="auto", metadata={"help": "where images come from"})
+    runs_dir: Path = field(default=Path("reports/runs"), metadata={"help": "run folders"})
+    cache_dir: Path = field(
+        default_factory=_default_cache_dir, metadata={"help": "tools and build cache"}
+    )
+    ready_timeout_s: float = field(default=120.0, metadata={"help": "readiness timeout"})
+    prometheus_url: str | None = field(default=None, metadata={"help": "else from the run"})
+    alertmanager_url: str | None = field(default=None, metadata={"help": "else from the run"})
+    logstore_url: str | None = field(default=None, metadata={"help": "else from the run"})
+    debian_mirror: str | None = field(default=None, metadata={"help": "else apt's own"})
+    go_proxy: str | None = field(default=None, metadata={"help": "else `go env GOPROXY`"})
+    maven_repo: str = "https://repo.maven.apache.org/maven2"
+    pypi_index: str = "https://pypi.org/simple"
+    container_registry: str = "https://registry-1.docker.io"
+    kube_context: str | None = None
+    kube_namespace: str = "stormcheck"
+    aws_region: str = "eu-west-1"
+    aws_profile: str | None = None
+    terraform_env: str = "staging"
+    allow_inconclusive: bool = False
+
+
+# What each field accepts: (parser from a string or TOML value, what was expected).
+_Parser = Callable[[Any], Any]
+
+
+def _choice(options: tuple[str, ...]) -> tuple[_Parser, str]:
+    def parse(value: Any) -> str:
+        if value not in options:
+            raise ValueError
+        return str(value)
+
+    return parse, "one of " + ", ".join(options)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value.strip()
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return _text(value)
+
+
+def _url(value: Any) -> str | None:
+    text = _optional_text(value)
+    if text is not None and not text.startswith(("http://", "https://")):
+        raise ValueError
+    return text.rstrip("/") if text else None
+
+
+def _path(value: Any) -> Path:
+    return Path(_text(value)).expanduser()
+
+
+def _positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError
+    return number
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError
+
+
+_PARSERS: dict[str, tuple[_Parser, str]] = {
+    "profile": _choice(PROFILES),
+    "stack": _choice(STACKS),
+    "image_mode": _choice(IMAGE_MODES),
+    "runs_dir": (_path, "a directory path"),
+    "cache_dir": (_path, "a directory path"),
+    "ready_timeout_s": (_positive_float, "a number of seconds > 0"),
+    "prometheus_url": (_url, "an http(s):// URL"),
+    "alertmanager_url": (_url, "an http(s):// URL"),
+    "logstore_url": (_url, "an http(s):// URL"),
+    "debian_mirror": (_url, "an http(s):// URL"),
+    "go_proxy": (_optional_text, "a GOPROXY value"),
+    "maven_repo": (_url, "an http(s):// URL"),
+    "pypi_index": (_url, "an http(s):// URL"),
+    "container_registry": (_url, "an http(s):// URL"),
+    "kube_context": (_optional_text, "a kube context name"),
+    "kube_namespace": (_text, "a namespace name"),
+    "aws_region": (_text, "an AWS region name"),
+    "aws_profile": (_optional_text, "an AWS profile name"),
+    "terraform_env": (_choice(("staging", "production", "dr"))),
+    "allow_inconclusive": (_bool, "true or false"),
+}
+
+
+def _parse(key: str, value: Any, source: str) -> Any:
+    parser, expected = _PARSERS[key]
+    try:
+        return parser(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} from {source}: expected {expected}, got {value!r}") from None
+
+
+def _read_profile_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"profile file {path}: not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"profile file {path}: not valid TOML ({exc})") from None
+    known = {f.name for f in fields(Settings)}
+    for key in data:
+        if key not in known:
+            raise ConfigError(
+                f"profile file {path}: unknown key {key!r}; expected one of {', '.join(sorted(known))}"
+            )
+    return data
+
+
+def load_settings(
+    profile: str | None = None,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    profile_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from defaults, the profile file, the environment and CLI ``overrides``.
+
+    ``profile`` and ``overrides`` come from the command line and win over everything else.
+    Raises :class:`ConfigError` naming the key, its source and the expected form.
+    """
+    env = os.environ if env is None else env
+    overrides = dict(overrides or {})
+    if profile is not None:
+        chosen, source = profile, "command line --profile"
+    elif "profile" in overrides:
+        chosen, source = overrides["profile"], "command line --set profile"
+    elif f"{ENV_PREFIX}PROFILE" in env:
+        chosen, source = env[f"{ENV_PREFIX}PROFILE"], f"environment {ENV_PREFIX}PROFILE"
+    else:
+        chosen, source = "local", "code default"
+    name = _parse("profile", chosen, source)
+
+    file_name = profile_file or (
+        Path(env[f"{ENV_PREFIX}PROFILE_FILE"]) if env.get(f"{ENV_PREFIX}PROFILE_FILE") else None
+    )
+    path = file_name or PROFILES_DIR / f"{name}.toml"
+    values: dict[str, Any] = {}
+    for key, value in _read_profile_file(path).items():
+        if key == "profile" and value != name:
+            raise ConfigError(
+                f"profile file {path}: profile = {value!r} but the chosen profile is {name!r} ({source})"
+            )
+        values[key] = _parse(key, value, f"profile file {path}")
+
+    for f in fields(Settings):
+        var = f"{ENV_PREFIX}{f.name.upper()}"
+        if var in env and f.name != "profile":
+            values[f.name] = _parse(f.name, env[var], f"environment {var}")
+
+    known = {f.name for f in fields(Settings)}
+    for key, value in overrides.items():
+        if key not in known:
+            raise ConfigError(
+                f"command line --set {key}: unknown setting; expected one of {', '.join(sorted(known))}"
+            )
+        if key != "profile":
+            values[key] = _parse(key, value, f"command line --set {key}")
+    values["profile"] = name
+    values.setdefault("cache_dir", _default_cache_dir(env))
+    return Settings(**values)
+
+
+def describe_settings(settings: Settings) -> dict[str, str]:
+    """The settings as printable strings (for `doctor`, reports and the Allure environment)."""
+    return {
+        f.name: "" if (v := getattr(settings, f.name)) is None else str(v) for f in fields(settings)
+    }

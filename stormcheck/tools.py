@@ -1,0 +1,95 @@
+"""Tools the harness installs itself, each pinned and cached by version under the cache folder.
+
+``<cache_dir>/tools/<name>-<version>/bin/`` holds a tool's binaries; a tool is installed once per
+version and reused by every later run (and by CI, which shares the machine's cache). Each tool is
+installed when the part that needs it runs, through its own registry: Go tools from the Go
+module proxy (``go install``), Python tools into their own virtualenv from PyPI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from stormcheck.errors import ToolInstallError
+
+__all__ = ["TOOLS", "Tool", "install_tool", "tool_path"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tool:
+    """A pinned tool: how to install it, and the binaries it provides (name → built package)."""
+
+    name: str
+    version: str
+    go_module: str
+    binaries: dict[str, str]
+    version_variable: str | None = None  # a Go variable set to the version at link time
+
+    def folder(self, cache_dir: Path) -> Path:
+        """Where this version lives in the cache."""
+        return cache_dir / "tools" / f"{self.name}-{self.version}"
+
+
+TOOLS: dict[str, Tool] = {
+    "toxiproxy": Tool(
+        name="toxiproxy",
+        version="2.12.0",
+        go_module="github.com/Shopify/toxiproxy/v2",
+        binaries={"toxiproxy-server": "cmd/server", "toxiproxy-cli": "cmd/cli"},
+        version_variable="github.com/Shopify/toxiproxy/v2.Version",
+    ),
+}
+
+
+def tool_path(name: str, binary: str, cache_dir: Path) -> Path | None:
+    """The installed binary of a tool, or None when this version is not installed yet."""
+    path = TOOLS[name].folder(cache_dir) / "bin" / binary
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+def install_tool(name: str, cache_dir: Path, *, go_proxy: str | None = None) -> Path:
+    """Install ``name`` at its pinned version unless cached; return its ``bin`` folder."""
+    tool = TOOLS[name]
+    folder = tool.folder(cache_dir)
+    bin_dir = folder / "bin"
+    if all(tool_path(name, b, cache_dir) for b in tool.binaries):
+        return bin_dir
+    go = shutil.which("go") or (
+        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
+    )
+    if go is None:
+        raise ToolInstallError(f"{name} {tool.version} is built with Go, and no `go` is on PATH")
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "bin").mkdir(parents=True)
+    env = dict(os.environ, GOBIN=str(staging / "gobin"), CGO_ENABLED="0")
+    if go_proxy:
+        env["GOPROXY"] = go_proxy
+    ldflags = "-s -w"
+    if tool.version_variable:
+        ldflags += f" -X {tool.version_variable}={tool.version}"
+    for binary, package in tool.binaries.items():
+        target = f"{tool.go_module}/{package}@v{tool.version}"
+        result = subprocess.run(
+            [go, "install", "-trimpath", f"-ldflags={ldflags}", target],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+        if result.returncode != 0:
+            raise ToolInstallError(
+                f"go install {target} failed (exit {result.returncode}); is the Go module proxy"
+                f" ({env.get('GOPROXY', 'go env GOPROXY')}) reachable?\n{result.stderr.strip()[-800:]}"
+            )
+        built = staging / "gobin" / Path(package).name
+        built.rename(staging / "bin" / binary)
+    shutil.rmtree(staging / "gobin", ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return bin_dir

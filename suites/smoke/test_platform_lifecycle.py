@@ -1,0 +1,166 @@
+"""`up` → `status` → `down` on the local platform, leases, and a start-up failure that leaves nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from docker import DockerClient
+
+from stormcheck.errors import NotReadyError
+from stormcheck.local.components import Component, components_for
+from stormcheck.local.platform import start_platform
+from stormcheck.local.session import prepare_images
+from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
+from stormcheck.settings import Settings
+from stormcheck.timeline import now_ms
+
+pytestmark = pytest.mark.integration
+
+STORMCHECK = [sys.executable, "-m", "stormcheck"]
+
+
+def _cli(runs: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, STORMCHECK_RUNS_DIR=str(runs))
+    result = subprocess.run(
+        [*STORMCHECK, *args], capture_output=True, text=True, env=env, check=False, timeout=300
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"stormcheck {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def _labelled(client: DockerClient, run_id: str) -> dict[str, list[str]]:
+    flt = {"label": f"stormcheck.run={run_id}"}
+    return {
+        "containers": [str(c.name) for c in client.containers.list(all=True, filters=flt)],
+        "networks": [str(n.name) for n in client.networks.list(filters=flt)],
+        "volumes": [str(v.name) for v in client.volumes.list(filters=flt)],
+    }
+
+
+def _run_id(runs: Path) -> str:
+    (folder,) = [p for p in runs.iterdir() if (p / "manifest.json").exists()]
+    return folder.name
+
+
+def test_up_status_down_leaves_nothing_labelled(
+    tmp_path: Path, docker_client: DockerClient
+) -> None:
+    up = _cli(tmp_path, "up", "--only", "postgres")
+    run_id = _run_id(tmp_path)
+    manifest = json.loads((tmp_path / run_id / "manifest.json").read_text())
+    dsn = manifest["components"]["postgres"]["endpoints"]["postgres"]
+    assert "127.0.0.1" in dsn and dsn in up.stdout
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("select current_database()").fetchone() == ("shop",)
+    assert _labelled(docker_client, run_id)["volumes"], "postgres data should be a labelled volume"
+
+    status = _cli(tmp_path, "status", "--json")
+    report = json.loads(status.stdout)
+    assert report["healthy"] is True and [c["name"] for c in report["components"]] == ["postgres"]
+
+    _cli(tmp_path, "down", run_id)
+    assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+    assert json.loads((tmp_path / run_id / "manifest.json").read_text())["state"] == "down"
+    assert _cli(tmp_path, "status", run_id, check=False).returncode == 1
+
+
+def test_status_reports_a_stopped_component_as_unhealthy(
+    tmp_path: Path, docker_client: DockerClient
+) -> None:
+    _cli(tmp_path, "up", "--only", "redis")
+    run_id = _run_id(tmp_path)
+    try:
+        docker_client.containers.get(f"sc-{run_id}-redis").stop(timeout=5)
+        status = _cli(tmp_path, "status", run_id, "--json", check=False)
+        assert status.returncode == 1
+        assert json.loads(status.stdout)["components"][0]["healthy"] is False
+    finally:
+        _cli(tmp_path, "down", run_id)
+
+
+def test_down_all_spares_live_owners_and_reaps_dead_ones(
+    tmp_path: Path, docker_client: DockerClient, settings: Settings
+) -> None:
+    owner_script = (
+        "import sys, time\n"
+        "from stormcheck.settings import load_settings\n"
+        "from stormcheck.local.session import bring_up\n"
+        "folder, _ = bring_up(load_settings(), owner='process', only=('redis',))\n"
+        "print(folder.run_id, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    env = dict(os.environ, STORMCHECK_RUNS_DIR=str(tmp_path))
+    owner = subprocess.Popen(
+        [sys.executable, "-c", owner_script], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert owner.stdout is not None
+        run_id = owner.stdout.readline().strip()
+        assert run_id, "the owner process did not bring its run up"
+        kept = _cli(tmp_path, "down", "--all")
+        assert f"kept     {run_id}" in kept.stdout, kept.stdout
+        assert _labelled(docker_client, run_id)["containers"], "a live owner's run was removed"
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=10)
+        if owner.stdout is not None:
+            owner.stdout.close()
+    reaped = _cli(tmp_path, "down", "--all")
+    assert f"removed  {run_id}  (owner gone)" in reaped.stdout, reaped.stdout
+    assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+
+
+def test_a_component_that_cannot_start_fails_up_with_its_logs_and_leaves_nothing(
+    tmp_path: Path, docker_client: DockerClient, settings: Settings
+) -> None:
+    _, built = prepare_images(settings, docker_client, roles=("postgres",))
+    (postgres,) = components_for("minimal", only=("postgres",))
+    broken = Component(
+        **{**{f: getattr(postgres, f) for f in postgres.__slots__}, "env": {}}
+    )  # no password
+    run_id = new_run_id()
+    folder = RunFolder(tmp_path / run_id).create()
+    manifest = Manifest(
+        run_id=run_id,
+        profile="local",
+        stack="minimal",
+        created_ms=now_ms(),
+        lease=Lease.for_current_process(),
+    )
+    started = time.monotonic()
+    with pytest.raises(NotReadyError) as caught:
+        start_platform(
+            docker_client,
+            folder,
+            manifest,
+            [broken],
+            {"postgres": built[0].ref},
+            ready_timeout_s=30,
+        )
+    assert time.monotonic() - started < 30 + 15
+    message = str(caught.value)
+    assert message.startswith("postgres exited") and "POSTGRES_PASSWORD" in message, message
+    assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+    assert folder.read_manifest().state == "failed"
+
+
+def test_run_judges_the_platform_and_cleans_up(tmp_path: Path, docker_client: DockerClient) -> None:
+    result = _cli(tmp_path, "run", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = _run_id(tmp_path)
+    verdicts = json.loads((tmp_path / run_id / "verdicts.json").read_text())
+    overall = verdicts[-1]
+    assert overall["name"] == "main job" and overall["outcome"] == "pass"
+    assert {v["name"] for v in verdicts[:-1]} >= {"ready/postgres", "healthy/postgres"}
+    assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
