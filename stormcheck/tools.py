@@ -3,7 +3,9 @@
 ``<cache_dir>/tools/<name>-<version>/bin/`` holds a tool's binaries; a tool is installed once per
 version and reused by every later run (and by CI, which shares the machine's cache). Each tool is
 installed when the part that needs it runs, through its own registry: Go tools from the Go
-module proxy (``go install``), Python tools into their own virtualenv from PyPI.
+module proxy (``go install``), Python tools into a virtualenv of their own from PyPI, from a
+hash-pinned lock shipped in ``stormcheck/locks/`` (checkov pins boto3 exactly and its
+``bc-python-hcl2`` overwrites python-hcl2's ``hcl2``: it must never share the project's venv).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from stormcheck.errors import ToolInstallError
 
@@ -25,8 +29,9 @@ class Tool:
 
     name: str
     version: str
-    go_module: str
+    kind: Literal["go", "python"]
     binaries: dict[str, str]
+    go_module: str = ""
     version_variable: str | None = None  # a Go variable set to the version at link time
 
     def folder(self, cache_dir: Path) -> Path:
@@ -38,11 +43,16 @@ TOOLS: dict[str, Tool] = {
     "toxiproxy": Tool(
         name="toxiproxy",
         version="2.12.0",
+        kind="go",
         go_module="github.com/Shopify/toxiproxy/v2",
         binaries={"toxiproxy-server": "cmd/server", "toxiproxy-cli": "cmd/cli"},
         version_variable="github.com/Shopify/toxiproxy/v2.Version",
     ),
+    "checkov": Tool(
+        name="checkov", version="3.2.533", kind="python", binaries={"checkov": "checkov"}
+    ),
 }
+LOCKS_DIR = Path(__file__).parent / "locks"
 
 
 def tool_path(name: str, binary: str, cache_dir: Path) -> Path | None:
@@ -56,8 +66,48 @@ def install_tool(name: str, cache_dir: Path, *, go_proxy: str | None = None) -> 
     tool = TOOLS[name]
     folder = tool.folder(cache_dir)
     bin_dir = folder / "bin"
-    if all(tool_path(name, b, cache_dir) for b in tool.binaries):
+    if all(tool_path(name, b, cache_dir) for b in tool.binaries) and (
+        tool.kind == "go" or (folder / ".complete").exists()
+    ):
         return bin_dir
+    if tool.kind == "python":
+        return _install_python_tool(tool, folder)
+    return _install_go_tool(tool, folder, go_proxy)
+
+
+def _install_python_tool(tool: Tool, folder: Path) -> Path:
+    """A virtualenv of the tool's own at its final path (venv scripts name it), from its lock."""
+    lock = LOCKS_DIR / f"{tool.name}.txt"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    steps = [
+        [sys.executable, "-m", "venv", str(folder)],
+        [
+            str(folder / "bin/python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--require-hashes",
+            "-r",
+            str(lock),
+        ],
+    ]
+    for argv in steps:
+        result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=1800)
+        if result.returncode != 0:
+            raise ToolInstallError(
+                f"{tool.name} {tool.version}: {' '.join(argv[:4])} failed (exit {result.returncode});"
+                f" is PyPI reachable?\n{result.stderr.strip()[-800:]}"
+            )
+    (folder / ".complete").touch()
+    return folder / "bin"
+
+
+def _install_go_tool(tool: Tool, folder: Path, go_proxy: str | None) -> Path:
+    name = tool.name
     go = shutil.which("go") or (
         "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
     )
@@ -92,4 +142,4 @@ def install_tool(name: str, cache_dir: Path, *, go_proxy: str | None = None) -> 
     shutil.rmtree(staging / "gobin", ignore_errors=True)
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
-    return bin_dir
+    return folder / "bin"

@@ -113,3 +113,18 @@ def test_doctor_passes_here_and_fails_fast_on_an_unreachable_go_proxy() -> None:
     assert "FAIL go module proxy" in bad.output and "FAIL maven central" in bad.output
     assert "fix: set GOPROXY" in bad.output
     assert elapsed < 60, f"doctor took {elapsed:.1f} s to report unreachable registries"
+
+
+def test_checkov_lives_in_a_virtualenv_of_its_own(settings: Settings) -> None:
+    bin_dir = install_tool("checkov", settings.cache_dir)
+    version = subprocess.run(
+        [str(bin_dir / "checkov"), "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.strip() == TOOLS["checkov"].version
+    prefix = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import sys, boto3; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert Path(prefix[0]) == bin_dir.parent, "checkov must not share the project venv"
