@@ -124,6 +124,7 @@ def run_checks(settings: Settings) -> list[Check]:
     )
     checks.append(lambda: _mode(settings))
     checks.extend(partial(_tool, settings, name) for name in TOOLS)
+    checks.append(partial(_images, settings))
     if os.geteuid() != 0:
         checks.append(
             lambda: Check("root", "warn", "not root: cannot install packages or start dockerd")
@@ -150,3 +151,29 @@ def _tool(settings: Settings, name: str) -> Check:
     return Check(
         f"tool {name}", "warn", f"{version} not installed yet", f"stormcheck tools install {name}"
     )
+
+
+def _images(settings: Settings) -> Check:
+    """Whether every role's image in the current mode is present (needs an answering engine)."""
+    from stormcheck.local.catalogue import load_catalogue
+    from stormcheck.local.engine import connect
+    from stormcheck.local.images import base_tag, plan_images
+    from stormcheck.paths import catalogue_path, project_root
+
+    fix = "stormcheck images build (or make images)"
+    if engine_answers() is None:
+        return Check("images", "warn", "unknown: no Docker engine answers", fix)
+    catalogue = load_catalogue(catalogue_path(), project_root())
+    mode = detect_mode(settings.image_mode, settings.container_registry)
+    client = connect()
+    try:
+        tag = base_tag(catalogue.base) if mode == "offline" else catalogue.base.registry_image
+        if not client.images.list(name=tag):
+            return Check("images", "warn", f"base image {tag} not present yet ({mode} mode)", fix)
+        base = (tag, str(client.images.get(tag).id))
+        missing = [p.role.name for p in plan_images(client, catalogue, mode, base) if not p.present]
+    finally:
+        client.close()
+    if missing:
+        return Check("images", "warn", f"missing in {mode} mode: {', '.join(missing)}", fix)
+    return Check("images", "ok", f"all {len(catalogue.roles)} roles present ({mode} mode)")
