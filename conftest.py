@@ -1,1 +1,7 @@
-pytest_plugins = ["fixtures.markers", "fixtures.settings", "fixtures.platform"]
+pytest_plugins = [
+    "fixtures.markers",
+    "fixtures.settings",
+    "fixtures.platform",
+    "fixtures.shop",
+    "fixtures.toxiproxy",
+]

@@ -7,7 +7,9 @@
     ├── ImageBuildError             an image of the catalogue could not be built
     ├── PlatformError               a platform could not be brought up or down
     │   └── NotReadyError           a component did not become ready in time
-    └── RunNotFoundError            a run id that no run folder or label matches
+    ├── RunNotFoundError            a run id that no run folder or label matches
+    └── BackendError                a backend the harness talks to (Toxiproxy, Prometheus, ...)
+                                    answered with an error, or not at all
 
 Foreign exceptions are wrapped where they enter the engine (clients, runners), with
 ``raise ... from exc`` so the original stays visible.
@@ -16,6 +18,7 @@ Foreign exceptions are wrapped where they enter the engine (clients, runners), w
 from __future__ import annotations
 
 __all__ = [
+    "BackendError",
     "ConfigError",
     "DockerUnavailableError",
     "ImageBuildError",
@@ -57,3 +60,7 @@ class NotReadyError(PlatformError):
 
 class RunNotFoundError(StormcheckError):
     """No run matches the given id."""
+
+
+class BackendError(StormcheckError):
+    """A backend the harness talks to answered with an error, or not at all."""

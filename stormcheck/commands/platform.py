@@ -99,4 +99,26 @@ def status(ctx: click.Context, state: CliState, run_id: str | None, as_json: boo
     ctx.exit(0 if healthy else 1)
 
 
-COMMANDS = (up, down, status)
+@click.command()
+@click.argument("run_id")
+@pass_state
+@click.pass_context
+def attach(ctx: click.Context, state: CliState, run_id: str) -> None:
+    """Check that run RUN_ID is up and print how to reach it (endpoints, environment, pytest)."""
+    folder = find_run(runs_dir(state.settings()), run_id)
+    manifest = folder.read_manifest()
+    if manifest.state != "up":
+        click.echo(f"run {manifest.run_id} is {manifest.state}, not up", err=True)
+        ctx.exit(1)
+    click.echo(
+        f"# run {manifest.run_id} ({manifest.stack}), owner: {manifest.lease.kind} {manifest.lease.pid}"
+    )
+    for name, info in manifest.components.items():
+        for endpoint, url in info["endpoints"].items():
+            click.echo(f"#   {name:12} {endpoint:12} {url}")
+            if endpoint in {"prometheus", "alertmanager", "logstore"}:
+                click.echo(f"export STORMCHECK_{endpoint.upper()}_URL={url}")
+    click.echo(f"# tests against it: pytest --attach {manifest.run_id}")
+
+
+COMMANDS = (up, down, status, attach)

@@ -56,13 +56,36 @@ def _redis_ready(endpoints: Mapping[str, str]) -> None:
         raise NotReadyError(f"PING failed: {exc}") from exc
 
 
-def _prometheus_ready(endpoints: Mapping[str, str]) -> None:
-    try:
-        answer = requests.get(endpoints["prometheus"] + "/-/ready", timeout=2)
-    except requests.RequestException as exc:
-        raise NotReadyError(f"GET /-/ready failed: {exc}") from exc
-    if answer.status_code != 200:
-        raise NotReadyError(f"GET /-/ready answered {answer.status_code}")
+def _http_ready(endpoint: str, path: str) -> ReadyCheck:
+    def check(endpoints: Mapping[str, str]) -> None:
+        try:
+            answer = requests.get(endpoints[endpoint] + path, timeout=2)
+        except requests.RequestException as exc:
+            raise NotReadyError(f"GET {path} failed: {exc}") from exc
+        if answer.status_code != 200:
+            raise NotReadyError(f"GET {path} answered {answer.status_code}: {answer.text[:200]}")
+
+    return check
+
+
+def _shop(password: str, replica: int, zone: str) -> Component:
+    # Inside the run's network the API reaches its dependencies by their component names.
+    return Component(
+        name=f"shop-{replica}",
+        role="shop",
+        zone=zone,
+        env={
+            "SHOP_DATABASE_URL": f"postgresql://postgres:{password}@postgres:5432/shop",
+            "SHOP_REDIS_URL": "redis://redis:6379/0",
+            "SHOP_REPLICA": f"shop-{replica}",
+            "SHOP_ZONE": zone,
+            "SHOP_DRAIN_SECONDS": "2",
+        },
+        ports={8080: ("api", "http://{host}:{port}")},
+        ready=_http_ready("api", "/ready"),
+        cpus=0.25,
+        memory_mb=256,
+    )
 
 
 def _postgres(password: str) -> Component:
@@ -99,16 +122,17 @@ def _prometheus() -> Component:
         role="prometheus",
         zone="a",
         ports={9090: ("prometheus", "http://{host}:{port}")},
-        ready=_prometheus_ready,
+        ready=_http_ready("prometheus", "/-/ready"),
         cpus=0.25,
         memory_mb=256,
         volumes={"/prometheus": "data"},
     )
 
 
+# Start order: a component starts after everything before it is ready.
 STACK_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "minimal": ("postgres", "redis", "prometheus"),
-    "full": ("postgres", "redis", "prometheus"),
+    "minimal": ("postgres", "redis", "shop-1", "prometheus"),
+    "full": ("postgres", "redis", "shop-1", "shop-2", "shop-3", "prometheus"),
 }
 
 
@@ -119,6 +143,9 @@ def components_for(stack: str, *, only: tuple[str, ...] = ()) -> list[Component]
         "postgres": lambda: _postgres(password),
         "redis": _redis,
         "prometheus": _prometheus,
+        "shop-1": lambda: _shop(password, 1, "a"),
+        "shop-2": lambda: _shop(password, 2, "b"),
+        "shop-3": lambda: _shop(password, 3, "c"),
     }
     names = only or STACK_COMPONENTS[stack]
     unknown = [n for n in names if n not in makers]

@@ -38,9 +38,12 @@ __all__ = [
     "debian_mirror",
     "detect_mode",
     "ensure_base",
+    "find_python",
     "plan_images",
     "remove_project_images",
     "role_hash",
+    "role_venv",
+    "wheelhouse",
 ]
 
 log = logging.getLogger(__name__)
@@ -314,6 +317,71 @@ def _docker_build(
                     progress(f"{plan.role.name}: {line}")
     except docker.errors.APIError as exc:
         raise ImageBuildError(f"{plan.role.name}: docker build failed: {exc}") from exc
+
+
+def wheelhouse(role: Role, cache_dir: Path) -> Path:
+    """The folder of ``role``'s locked wheels for its Python version, downloaded once per lock."""
+    if role.wheels_lock is None:
+        raise ImageBuildError(f"{role.name}: the role has no wheels_lock")
+    return _download_wheels(role, cache_dir)
+
+
+def find_python(version: str) -> str:
+    """An interpreter of ``version`` on this machine (PATH, pyenv, /usr/bin)."""
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(
+        str(p) for p in (Path.home() / ".pyenv/versions").glob(f"{version}.*/bin/python{version}")
+    )
+    candidates.append(f"/usr/bin/python{version}")
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            probe = subprocess.run(
+                [candidate, "-c", "import ssl, venv, ensurepip"], capture_output=True, check=False
+            )
+            if probe.returncode == 0:
+                return candidate
+    raise ImageBuildError(
+        f"no Python {version} with venv and ensurepip on this machine (apt-get install python3-venv)"
+    )
+
+
+def role_venv(role: Role, cache_dir: Path) -> Path:
+    """A virtualenv on the host with exactly ``role``'s locked wheels (the image's environment).
+
+    Built once per lock under ``<cache_dir>/venvs/``; returns its Python interpreter. Tests use it to
+    run a Python role as a host process, with the same dependencies its image has.
+    """
+    wheels = wheelhouse(role, cache_dir)
+    assert role.wheels_lock is not None
+    folder = cache_dir / "venvs" / wheels.name
+    python = folder / "bin" / "python"
+    if (folder / ".complete").exists():
+        return python
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        [find_python(role.python_version or "3.11"), "-m", "venv", str(folder)],
+        what=f"{role.name}: venv",
+    )
+    _run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "--require-hashes",
+            "-r",
+            str(role.context / role.wheels_lock),
+        ],
+        what=f"{role.name}: install the locked wheels into {folder}",
+    )
+    (folder / ".complete").touch()
+    return python
 
 
 def _download_wheels(role: Role, cache_dir: Path) -> Path:

@@ -69,11 +69,16 @@ def prepare_images(
 def bring_up(
     settings: Settings,
     *,
-    owner: Literal["process", "user"],
+    owner: Literal["process", "user"] | Lease,
     only: tuple[str, ...] = (),
     progress: Progress = _quiet,
 ) -> tuple[RunFolder, Manifest]:
-    """Build what is missing, then start a new run of the stack; return its folder and run file."""
+    """Build what is missing, then start a new run of the stack; return its folder and run file.
+
+    ``owner`` is this process (``"process"``), the user at a terminal (``"user"``: the run lives
+    until ``down``), or an explicit lease — e.g. a pytest-xdist controller's, for a platform that a
+    worker starts on behalf of the whole session.
+    """
     client = connect()
     try:
         components = components_for(settings.stack, only=only)
@@ -88,7 +93,7 @@ def bring_up(
             profile=settings.profile,
             stack=settings.stack,
             created_ms=now_ms(),
-            lease=Lease.for_current_process(owner),
+            lease=owner if isinstance(owner, Lease) else Lease.for_current_process(owner),
         )
         folder.write_manifest(manifest)
         progress(f"run {run_id}: starting {len(components)} component(s)")

@@ -1,0 +1,2 @@
+DELETE FROM products;
+DELETE FROM categories;
