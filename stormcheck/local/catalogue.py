@@ -5,7 +5,9 @@
 the recipe mirrors. Mode ``registry`` uses the official image, or builds the recipe on the pinned
 ``debian:bookworm``; mode ``offline`` builds every recipe on a Debian base made locally with
 debootstrap. Roles that ship Python code name their hash-pinned lock; the wheels are downloaded
-on the host and staged into the build context as ``wheels/``.
+on the host and staged into the build context as ``wheels/``. Roles that need one of the pinned
+tools (e.g. Toxiproxy, built from the Go module proxy on the host) name it in ``tools``; its
+binaries are staged into the build context as ``tools/``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Role:
     dockerfile: str = "Dockerfile"
     official: str | None = None
     wheels_lock: str | None = None
+    tools: tuple[str, ...] = ()
     python_version: str | None = None
     registry_base: str | None = None
 
@@ -75,7 +78,25 @@ def _field(table: dict[str, Any], key: str, where: str, expected: type, *, requi
     return value
 
 
-_ROLE_KEYS = {"context", "dockerfile", "official", "wheels_lock", "python_version", "registry_base"}
+_ROLE_KEYS = {
+    "context",
+    "dockerfile",
+    "official",
+    "wheels_lock",
+    "python_version",
+    "registry_base",
+    "tools",
+}
+
+
+def _tools(table: dict[str, Any], where: str) -> tuple[str, ...]:
+    from stormcheck.tools import TOOLS
+
+    names = _field(table, "tools", where, list, required=False) or []
+    unknown = [n for n in names if n not in TOOLS]
+    if unknown:
+        raise ConfigError(f"{where}: unknown tool(s) {unknown}; known: {', '.join(sorted(TOOLS))}")
+    return tuple(names)
 
 
 def load_catalogue(path: Path, root: Path) -> Catalogue:
@@ -115,6 +136,7 @@ def load_catalogue(path: Path, root: Path) -> Catalogue:
             dockerfile=dockerfile,
             official=_field(table, "official", where, str, required=False),
             wheels_lock=lock,
+            tools=_tools(table, where),
             python_version=_field(table, "python_version", where, str, required=False),
             registry_base=_field(table, "registry_base", where, str, required=False),
         )

@@ -28,6 +28,7 @@ from docker import DockerClient
 
 from stormcheck.errors import ImageBuildError
 from stormcheck.local.catalogue import BaseRecipe, Catalogue, Mode, Role
+from stormcheck.tools import TOOLS, install_tool
 
 __all__ = [
     "MANAGED_LABEL",
@@ -51,7 +52,15 @@ log = logging.getLogger(__name__)
 MANAGED_LABEL = "stormcheck.managed"
 HASH_VERSION = "stormcheck-image-v1"
 # Never part of a recipe: staged wheels, caches and editor droppings.
-_IGNORED_DIRS = {"wheels", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv"}
+_IGNORED_DIRS = {
+    "wheels",
+    "tools",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".venv",
+}
 _IGNORED_SUFFIXES = (".pyc", ".pyo", "~", ".swp")
 
 
@@ -76,6 +85,7 @@ def role_hash(role: Role, mode: Mode, base_id: str) -> str:
         role.dockerfile,
         base_id,
         role.python_version or "",
+        *(f"tool:{name}={TOOLS[name].version}" for name in role.tools),
     ):
         digest.update(part.encode() + b"\0")
     for rel in context_files(role.context):
@@ -422,7 +432,7 @@ def _download_wheels(role: Role, cache_dir: Path) -> Path:
 
 
 class _Staging:
-    """The build context: a copy of exactly the hashed files, plus ``wheels/`` for a locked role."""
+    """The build context: a copy of exactly the hashed files, plus staged ``wheels/`` and ``tools/``."""
 
     def __init__(self, role: Role, cache_dir: Path) -> None:
         self.role = role
@@ -443,6 +453,9 @@ class _Staging:
             shutil.copytree(
                 wheelhouse, staged / "wheels", ignore=shutil.ignore_patterns(".complete")
             )
+        for tool in self.role.tools:
+            bin_dir = install_tool(tool, self.cache_dir)
+            shutil.copytree(bin_dir, staged / "tools", dirs_exist_ok=True)
         return staged
 
     def __exit__(self, *exc: object) -> None:

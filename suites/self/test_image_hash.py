@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -78,3 +79,17 @@ def test_a_changed_pin_in_a_lock_changes_only_that_roles_hash(tmp_path: Path) ->
     )
     after = (role_hash(shop_role, "offline", "b"), role_hash(_role(db), "offline", "b"))
     assert after[0] != before[0] and after[1] == before[1]
+
+
+def test_a_staged_tools_version_is_part_of_the_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stormcheck import tools
+
+    context = _recipe(tmp_path)
+    role = Role(name="proxy", context=context, tools=("toxiproxy",))
+    before = role_hash(role, "offline", "b")
+    (context / "tools").mkdir()
+    (context / "tools" / "toxiproxy-server").write_bytes(b"staged, not part of the recipe")
+    assert role_hash(role, "offline", "b") == before
+    bumped = dataclasses.replace(tools.TOOLS["toxiproxy"], version="9.9.9")
+    monkeypatch.setitem(tools.TOOLS, "toxiproxy", bumped)
+    assert role_hash(role, "offline", "b") != before
