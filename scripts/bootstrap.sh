@@ -27,10 +27,17 @@ apt_packages() {
     fi
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Packages such as prometheus and docker.io start their daemons on install; we start what we
+    # need ourselves, so deny service starts for the duration (unless a policy is already in place).
+    local policy=/usr/sbin/policy-rc.d own_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
+    fi
     apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
         apt-get update >/dev/null
         apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
-    }
+    } || { [ -z "$own_policy" ] || rm -f "$policy"; return 1; }
+    [ -z "$own_policy" ] || rm -f "$policy"
 }
 
 find_python() {

@@ -81,7 +81,9 @@ def test_a_changed_pin_in_a_lock_changes_only_that_roles_hash(tmp_path: Path) ->
     assert after[0] != before[0] and after[1] == before[1]
 
 
-def test_a_staged_tools_version_is_part_of_the_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_staged_tools_version_is_part_of_the_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from stormcheck import tools
 
     context = _recipe(tmp_path)
