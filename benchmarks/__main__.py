@@ -3,26 +3,42 @@
 - ``up_postgres``: ``bring_up`` of PostgreSQL to a passing SQL readiness check, against a bare
   ``docker run`` of the same image polled with the same check (the harness's overhead);
 - ``images_noop``: a second ``images build`` (hash every recipe, find every image present),
-  against a bare ``docker image inspect`` of the same references.
+  against a bare ``docker image inspect`` of the same references;
+- ``shop_listing``: product listing throughput of one shop replica (a host process from the shop's
+  venv, against PostgreSQL and Redis from the catalogue), every request a cache miss after a
+  ``FLUSHALL`` (cold) against the same requests again, all cache hits (warm); the ratio is
+  warm RPS / cold RPS.
 
 Results: ``benchmarks/results/<UTC date>-<name>.json`` with every repetition, medians and ratio.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
+import redis
 
 from stormcheck.local.catalogue import load_catalogue
 from stormcheck.local.engine import connect
-from stormcheck.local.images import debian_mirror, detect_mode, ensure_base, plan_images
+from stormcheck.local.images import (
+    debian_mirror,
+    detect_mode,
+    ensure_base,
+    plan_images,
+    role_venv,
+)
 from stormcheck.local.session import bring_down, bring_up, prepare_images
 from stormcheck.paths import catalogue_path, project_root
 from stormcheck.settings import load_settings
@@ -131,7 +147,126 @@ def bench_images_noop() -> None:
     )
 
 
-BENCHMARKS = {"up_postgres": bench_up_postgres, "images_noop": bench_images_noop}
+LISTING_BATCH = 400  # requests per timed batch
+LISTING_CONCURRENCY = 8
+LISTING_BUDGET_S = 60.0
+
+
+def _listing_batch(base_url: str, first_key: int) -> float:
+    """Seconds to serve LISTING_BATCH product listings, each its own cache key, 8 at a time."""
+
+    async def run() -> float:
+        keys = iter(range(first_key, first_key + LISTING_BATCH))
+        limits = httpx.Limits(max_connections=LISTING_CONCURRENCY)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as client:
+
+            async def worker() -> None:
+                for key in keys:  # a shared iterator: each key is requested once
+                    response = await client.get(
+                        "/api/v1/products", params={"page_size": 20, "min_price_cents": key}
+                    )
+                    response.raise_for_status()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(LISTING_CONCURRENCY)))
+            return time.perf_counter() - started
+
+    return asyncio.run(run())
+
+
+def _cache_counts(base_url: str) -> dict[str, float]:
+    counts = {}
+    for line in httpx.get(base_url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith("shop_cache_requests_total{"):
+            counts[line.split('"')[1]] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def bench_shop_listing() -> None:
+    started = time.monotonic()
+    settings = load_settings()
+    python = role_venv(
+        load_catalogue(catalogue_path(), project_root()).role("shop"), settings.cache_dir
+    )
+    folder, manifest = bring_up(settings, owner="process", only=("postgres", "redis"))
+    shop: subprocess.Popen[bytes] | None = None
+    try:
+        endpoints = {name: info["endpoints"][name] for name, info in manifest.components.items()}
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        base_url = f"http://127.0.0.1:{port}"
+        shop = subprocess.Popen(
+            [str(python), "-m", "shop", "serve"],
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PYTHONPATH": str(project_root() / "platform" / "shop" / "src"),
+                "SHOP_DATABASE_URL": endpoints["postgres"],
+                "SHOP_REDIS_URL": endpoints["redis"],
+                "SHOP_HOST": "127.0.0.1",
+                "SHOP_PORT": str(port),
+                "SHOP_LOG_LEVEL": "WARNING",
+                "SHOP_DRAIN_SECONDS": "0",
+            },
+            stdout=subprocess.DEVNULL,
+        )
+        while True:
+            if shop.poll() is not None:
+                raise RuntimeError(f"the shop exited with {shop.returncode} before it was ready")
+            if time.monotonic() - started > LISTING_BUDGET_S / 2:
+                raise TimeoutError("the shop was not ready within half the time budget")
+            try:
+                if httpx.get(base_url + "/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        with redis.Redis.from_url(endpoints["redis"]) as cache:
+            cache.flushall()
+
+        cold: list[float] = []
+        warm: list[float] = []
+        for repetition in range(REPEAT):
+            if time.monotonic() - started > LISTING_BUDGET_S:
+                raise TimeoutError(f"time budget of {LISTING_BUDGET_S:.0f} s spent")
+            first_key = repetition * LISTING_BATCH
+            # The warm batch repeats the cold batch's keys (cached by it: the TTL is 60 s);
+            # the cache counters prove each batch took the path it claims.
+            for times, result in ((cold, "miss"), (warm, "hit")):
+                before = _cache_counts(base_url)
+                times.append(_listing_batch(base_url, first_key))
+                served = _cache_counts(base_url).get(result, 0) - before.get(result, 0)
+                if served != LISTING_BATCH:
+                    raise RuntimeError(f"{result}: {served} of {LISTING_BATCH} requests")
+    finally:
+        if shop is not None:
+            shop.terminate()
+            try:
+                shop.wait(15)
+            except subprocess.TimeoutExpired:
+                shop.kill()
+                shop.wait(5)
+        bring_down(settings, folder)
+
+    cold_rps = LISTING_BATCH / statistics.median(cold)
+    warm_rps = LISTING_BATCH / statistics.median(warm)
+    _report(
+        "shop_listing",
+        cold,
+        warm,
+        f"seconds per batch of {LISTING_BATCH} GET /api/v1/products (page_size 20, one cache key"
+        f" each), {LISTING_CONCURRENCY} concurrent, one replica; subject: cold (every request a"
+        f" cache miss after FLUSHALL), baseline: warm (the same requests, every one a hit);"
+        f" ratio = warm RPS / cold RPS; cold {cold_rps:.0f} RPS, warm {warm_rps:.0f} RPS;"
+        f" total {time.monotonic() - started:.0f} s",
+    )
+
+
+BENCHMARKS = {
+    "up_postgres": bench_up_postgres,
+    "images_noop": bench_images_noop,
+    "shop_listing": bench_shop_listing,
+}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(BENCHMARKS):

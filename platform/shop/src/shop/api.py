@@ -73,6 +73,18 @@ def _int_param(request: Request, name: str, default: int | None, low: int, high:
     return value
 
 
+def _text_param(request: Request, name: str, max_length: int) -> str | None:
+    raw = request.query_params.get(name) or None
+    if raw is None:
+        return None
+    if len(raw) > max_length:
+        raise ApiError(400, "invalid_parameter", f"{name} must be at most {max_length} characters")
+    # PostgreSQL text cannot hold NUL: the query would fail with a 500.
+    if "\x00" in raw:
+        raise ApiError(400, "invalid_parameter", f"{name} must not contain NUL characters")
+    return raw
+
+
 def _path_int(request: Request, name: str) -> int:
     raw = request.path_params[name]
     if not isinstance(raw, int) or not 1 <= raw <= 2**31 - 1:
@@ -87,14 +99,8 @@ async def list_categories(request: Request) -> Response:
 
 async def list_products(request: Request) -> Response:
     """GET /api/v1/products?page&page_size&category&min_price_cents&max_price_cents&q"""
-    search = request.query_params.get("q") or None
-    if search is not None and len(search) > MAX_SEARCH_LENGTH:
-        raise ApiError(
-            400, "invalid_parameter", f"q must be at most {MAX_SEARCH_LENGTH} characters"
-        )
-    category = request.query_params.get("category") or None
-    if category is not None and len(category) > 64:
-        raise ApiError(400, "invalid_parameter", "category must be at most 64 characters")
+    search = _text_param(request, "q", MAX_SEARCH_LENGTH)
+    category = _text_param(request, "category", 64)
     limit = 2**31 - 1
     query = ProductQuery(
         page=_int_param(request, "page", 1, 1, 10_000) or 1,

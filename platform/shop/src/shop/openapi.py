@@ -24,11 +24,19 @@ _CART_ID = {
     "required": True,
     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
 }
+_TEXT = {"type": "string", "pattern": "^[^\\u0000]*$"}  # no NUL: PostgreSQL text cannot hold it
 _PRODUCT_ID = {"name": "product_id", "in": "path", "required": True, "schema": _INT32}
 
 
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema}
+    # The handlers read an empty value (`?page=`, as HTML forms send) as an absent parameter.
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "allowEmptyValue": True,
+        "schema": schema,
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -87,10 +95,10 @@ def openapi_document() -> dict[str, Any]:
                             "page_size",
                             {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
                         ),
-                        _query("category", {"type": "string", "maxLength": 64}),
+                        _query("category", {**_TEXT, "maxLength": 64}),
                         _query("min_price_cents", price),
                         _query("max_price_cents", price),
-                        _query("q", {"type": "string", "maxLength": 100}),
+                        _query("q", {**_TEXT, "maxLength": 100}),
                     ],
                     "responses": {
                         "200": _json(_ref("ProductPage"), "a page of products"),
