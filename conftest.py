@@ -4,4 +4,5 @@ pytest_plugins = [
     "fixtures.platform",
     "fixtures.shop",
     "fixtures.toxiproxy",
+    "fixtures.slo",
 ]

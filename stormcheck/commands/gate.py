@@ -1,0 +1,124 @@
+"""``stormcheck gate``: the pre-release SLO gate. Exit 0 all pass, 1 a fail, 2 inconclusive.
+
+Prometheus is the setting ``prometheus_url`` (``STORMCHECK_PROMETHEUS_URL``), else the one of the
+run (``--run``, default: the newest run that is up). An unreachable Prometheus, no data or a
+query error make a verdict inconclusive — exit 2 unless ``--allow-inconclusive`` — never 0.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from stormcheck.cli import CliState, pass_state
+from stormcheck.clients.prometheus import PrometheusClient
+from stormcheck.commands.slo import default_slo_dir
+from stormcheck.errors import ConfigError
+from stormcheck.paths import project_root
+from stormcheck.runs import find_run
+from stormcheck.settings import Settings
+from stormcheck.slo.evaluate import DEFAULT_MAX_STALENESS_S, evaluate_all, gate_verdict
+from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.model import Slo
+from stormcheck.slo.window import parse_window, window_since
+from stormcheck.verdict import gate_exit_code
+
+__all__ = ["COMMANDS", "prometheus_url"]
+
+
+def prometheus_url(settings: Settings, run_id: str | None) -> str:
+    """The setting ``prometheus_url``, else the Prometheus endpoint in the run's file."""
+    if settings.prometheus_url and run_id is None:
+        return settings.prometheus_url
+    runs = (
+        settings.runs_dir if settings.runs_dir.is_absolute() else project_root() / settings.runs_dir
+    )
+    manifest = find_run(runs, run_id).read_manifest()
+    try:
+        return str(manifest.components["prometheus"]["endpoints"]["prometheus"])
+    except KeyError:
+        raise ConfigError(
+            f"run {manifest.run_id} has no Prometheus endpoint; set STORMCHECK_PROMETHEUS_URL"
+        ) from None
+
+
+def _select(slos: tuple[Slo, ...], names: tuple[str, ...]) -> tuple[Slo, ...]:
+    if not names:
+        return slos
+    by_name = {s.name: s for s in slos}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ConfigError(
+            f"unknown SLO(s) {', '.join(unknown)}; known: {', '.join(sorted(by_name))}"
+        )
+    return tuple(by_name[n] for n in dict.fromkeys(names))
+
+
+@click.command()
+@click.option("--slo", "names", multiple=True, metavar="NAME", help="Only these SLOs (repeatable).")
+@click.option(
+    "--slo-dir",
+    "slo_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="SLO files or folders (default: platform/slo/).",
+)
+@click.option("--window", "window_text", metavar="A..B", help="RFC 3339 times or epoch ms.")
+@click.option("--since", metavar="D", help="The window of length D ending now (default 1h).")
+@click.option("--allow-inconclusive", is_flag=True, help="Exit 0 on inconclusive verdicts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+@click.option("--run", "run_id", metavar="RUN", help="Take Prometheus from this run's file.")
+@click.option(
+    "--max-staleness",
+    type=float,
+    default=DEFAULT_MAX_STALENESS_S,
+    show_default=True,
+    help="Seconds the newest sample may lag the window's end.",
+)
+@pass_state
+@click.pass_context
+def gate(
+    ctx: click.Context,
+    state: CliState,
+    *,
+    names: tuple[str, ...],
+    slo_paths: tuple[Path, ...],
+    window_text: str | None,
+    since: str | None,
+    allow_inconclusive: bool,
+    as_json: bool,
+    run_id: str | None,
+    max_staleness: float,
+) -> None:
+    """Evaluate the SLOs over a window; exit 0 all pass, 1 a fail, 2 inconclusive."""
+    if window_text and since:
+        raise click.UsageError("give --window or --since, not both")
+    settings = state.settings()
+    window = parse_window(window_text) if window_text else window_since(since or "1h")
+    slos = _select(load_slos(slo_files(slo_paths or (default_slo_dir(),))), names)
+    url = prometheus_url(settings, run_id)
+    with PrometheusClient(url) as client:
+        verdicts = evaluate_all(slos, window, client, max_staleness_s=max_staleness)
+    overall = gate_verdict(verdicts)
+    allowed = allow_inconclusive or settings.allow_inconclusive
+    code = gate_exit_code(overall, allow_inconclusive=allowed)
+    if as_json:
+        document = {
+            "outcome": overall.outcome.value,
+            "exit_code": code,
+            "prometheus": url,
+            "window": {"start_ms": window.start_ms, "end_ms": window.end_ms},
+            "gate": overall.to_dict(),
+            "verdicts": [v.to_dict() for v in verdicts],
+        }
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        for verdict in verdicts:
+            click.echo(verdict.explain())
+        click.echo(f"gate: {overall.outcome.value.upper()} - {overall.reason} (exit {code})")
+    ctx.exit(code)
+
+
+COMMANDS = (gate,)
