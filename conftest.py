@@ -5,4 +5,5 @@ pytest_plugins = [
     "fixtures.shop",
     "fixtures.toxiproxy",
     "fixtures.slo",
+    "fixtures.logs",
 ]

@@ -7,7 +7,9 @@ the recipe mirrors. Mode ``registry`` uses the official image, or builds the rec
 debootstrap. Roles that ship Python code name their hash-pinned lock; the wheels are downloaded
 on the host and staged into the build context as ``wheels/``. Roles that need one of the pinned
 tools (e.g. Toxiproxy, built from the Go module proxy on the host) name it in ``tools``; its
-binaries are staged into the build context as ``tools/``.
+binaries are staged into the build context as ``tools/``. Roles built from Maven artefacts (e.g.
+OpenSearch's jars) name a ``maven_pom`` in their folder; Maven copies its runtime dependencies on
+the host and they are staged into the build context as ``jars/``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Role:
     official: str | None = None
     wheels_lock: str | None = None
     tools: tuple[str, ...] = ()
+    maven_pom: str | None = None
     python_version: str | None = None
     registry_base: str | None = None
 
@@ -83,6 +86,7 @@ _ROLE_KEYS = {
     "dockerfile",
     "official",
     "wheels_lock",
+    "maven_pom",
     "python_version",
     "registry_base",
     "tools",
@@ -130,6 +134,9 @@ def load_catalogue(path: Path, root: Path) -> Catalogue:
         lock = _field(table, "wheels_lock", where, str, required=False)
         if lock is not None and not (context / lock).is_file():
             raise ConfigError(f"{where}: wheels_lock {lock!r} not found in {context}")
+        pom = _field(table, "maven_pom", where, str, required=False)
+        if pom is not None and not (context / pom).is_file():
+            raise ConfigError(f"{where}: maven_pom {pom!r} not found in {context}")
         roles[name] = Role(
             name=name,
             context=context,
@@ -137,6 +144,7 @@ def load_catalogue(path: Path, root: Path) -> Catalogue:
             official=_field(table, "official", where, str, required=False),
             wheels_lock=lock,
             tools=_tools(table, where),
+            maven_pom=pom,
             python_version=_field(table, "python_version", where, str, required=False),
             registry_base=_field(table, "registry_base", where, str, required=False),
         )

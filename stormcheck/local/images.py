@@ -2,7 +2,8 @@
 
 A role's tag is ``stormcheck/<role>:<hash>``, where the hash covers the recipe folder (every
 file's path, executable bit and content), the Dockerfile name, the mode, the base image's id and
-— through the hash-pinned lock in the folder — the wheels. So an image is rebuilt exactly when
+— through the hash-pinned lock in the folder — the wheels, and through the pom in the folder
+(exact versions, no ranges) the Maven artefacts. So an image is rebuilt exactly when
 something that goes into it changed, and a second ``images build`` rebuilds nothing.
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "detect_mode",
     "ensure_base",
     "find_python",
+    "maven_jars",
     "plan_images",
     "remove_project_images",
     "role_hash",
@@ -51,10 +53,11 @@ log = logging.getLogger(__name__)
 
 MANAGED_LABEL = "stormcheck.managed"
 HASH_VERSION = "stormcheck-image-v1"
-# Never part of a recipe: staged wheels, caches and editor droppings.
+# Never part of a recipe: staged wheels, tools and jars, caches and editor droppings.
 _IGNORED_DIRS = {
     "wheels",
     "tools",
+    "jars",
     "__pycache__",
     ".pytest_cache",
     ".mypy_cache",
@@ -86,6 +89,8 @@ def role_hash(role: Role, mode: Mode, base_id: str) -> str:
         base_id,
         role.python_version or "",
         *(f"tool:{name}={TOOLS[name].version}" for name in role.tools),
+        # only for roles that have one, so the other roles keep their tags
+        *((f"maven:{role.maven_pom}",) if role.maven_pom else ()),
     ):
         digest.update(part.encode() + b"\0")
     for rel in context_files(role.context):
@@ -431,8 +436,47 @@ def _download_wheels(role: Role, cache_dir: Path) -> Path:
     return wheelhouse
 
 
+def maven_jars(role: Role, cache_dir: Path) -> Path:
+    """The folder of ``role``'s Maven artefacts: its pom's runtime dependencies, fetched once per pom.
+
+    Runs ``mvn dependency:copy-dependencies`` on the host (containers cannot reach Maven Central
+    through the egress proxy); Maven's own settings (mirror, ``-Dmaven.repo.local`` in
+    ``MAVEN_OPTS``) apply. Raises :class:`ImageBuildError` without Maven or when a download fails.
+    """
+    if role.maven_pom is None:
+        raise ImageBuildError(f"{role.name}: the role has no maven_pom")
+    pom = role.context / role.maven_pom
+    pom_hash = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
+    folder = cache_dir / "maven" / f"{role.name}-{pom_hash}"
+    if (folder / ".complete").exists():
+        return folder
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ImageBuildError(f"{role.name}: staging {pom} needs Maven: apt-get install maven")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    _run(
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={folder}",
+        ],
+        what=f"{role.name}: fetch the Maven dependencies of {pom}",
+    )
+    if not any(folder.glob("*.jar")):
+        raise ImageBuildError(f"{role.name}: {pom} staged no jars into {folder}")
+    (folder / ".complete").touch()
+    return folder
+
+
 class _Staging:
-    """The build context: a copy of exactly the hashed files, plus staged ``wheels/`` and ``tools/``."""
+    """The build context: a copy of exactly the hashed files, plus staged ``wheels/``, ``tools/``
+    and ``jars/``."""
 
     def __init__(self, role: Role, cache_dir: Path) -> None:
         self.role = role
@@ -456,6 +500,9 @@ class _Staging:
         for tool in self.role.tools:
             bin_dir = install_tool(tool, self.cache_dir)
             shutil.copytree(bin_dir, staged / "tools", dirs_exist_ok=True)
+        if self.role.maven_pom is not None:
+            jars = maven_jars(self.role, self.cache_dir)
+            shutil.copytree(jars, staged / "jars", ignore=shutil.ignore_patterns(".complete"))
         return staged
 
     def __exit__(self, *exc: object) -> None:
