@@ -37,16 +37,19 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("run_id", required=False)
-@click.option(
-    "--all", "all_runs", is_flag=True, help="Every run whose owner is gone, and user runs."
-)
-@click.option("--force", is_flag=True, help="With --all: also runs whose owner process is alive.")
+@click.option("--all", "all_runs", is_flag=True, help="Every run whose owner process is gone.")
+@click.option("--user", "user_runs", is_flag=True, help="With --all: also runs started by `up`.")
+@click.option("--force", is_flag=True, help="With --all: every run, even of a live owner.")
 @pass_state
-def down(state: CliState, run_id: str | None, all_runs: bool, force: bool) -> None:
-    """Remove a run's containers, network and volumes (default: the newest run that is up)."""
+def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, force: bool) -> None:
+    """Remove a run's containers, network and volumes (default: the newest run that is up).
+
+    ``--all`` reaps the runs whose owner process is gone (a test session or `stormcheck run` that
+    crashed); runs started by a user with `up` stay until named, or until ``--all --user``.
+    """
     settings = state.settings()
     if all_runs:
-        for result in reap_runs(settings, force=force, include_user_runs=True):
+        for result in reap_runs(settings, force=force, include_user_runs=user_runs):
             click.echo(
                 f"{'removed' if result.removed else 'kept':8} {result.run_id}  ({result.reason})"
             )

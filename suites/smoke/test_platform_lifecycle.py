@@ -117,9 +117,18 @@ def test_down_all_spares_live_owners_and_reaps_dead_ones(
         owner.wait(timeout=10)
         if owner.stdout is not None:
             owner.stdout.close()
-    reaped = _cli(tmp_path, "down", "--all")
-    assert f"removed  {run_id}  (owner gone)" in reaped.stdout, reaped.stdout
-    assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+    _cli(tmp_path, "up", "--only", "redis")
+    user_run = next(
+        p.name for p in tmp_path.iterdir() if p.name != run_id and (p / "manifest.json").exists()
+    )
+    try:
+        reaped = _cli(tmp_path, "down", "--all")
+        assert f"removed  {run_id}  (owner gone)" in reaped.stdout, reaped.stdout
+        assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+        assert f"kept     {user_run}" in reaped.stdout, "a run started with `up` is the user's"
+        assert _labelled(docker_client, user_run)["containers"]
+    finally:
+        _cli(tmp_path, "down", user_run)
 
 
 def test_a_component_that_cannot_start_fails_up_with_its_logs_and_leaves_nothing(
