@@ -1,0 +1,131 @@
+"""``stormcheck load SCENARIO``: drive a scenario against a run of the platform, as a gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stormcheck.cli import CliState, pass_state
+from stormcheck.errors import ConfigError
+from stormcheck.load.cpu import CpuBudget
+from stormcheck.load.runner import LoadPlan, run_load
+from stormcheck.load.scenarios import PATTERN_NAMES, SCENARIOS, scenario
+from stormcheck.load.thresholds import Thresholds
+from stormcheck.local.session import runs_dir
+from stormcheck.runs import find_run
+from stormcheck.timeline import EventKind
+from stormcheck.verdict import gate_exit_code
+
+__all__ = ["COMMANDS"]
+
+EXIT_INTERRUPTED = 130
+
+
+@click.command(name="load")
+@click.argument("scenario_name", metavar="SCENARIO", type=click.Choice(sorted(SCENARIOS)))
+@click.option("--run", "run_id", help="Target run (default: the newest run that is up).")
+@click.option("--rate", type=float, help="Open model: arrivals per second.")
+@click.option(
+    "--share",
+    type=float,
+    default=0.4,
+    show_default=True,
+    help="Open model without --rate: this share of the run's calibrated capacity.",
+)
+@click.option("--users", type=int, default=10, show_default=True, help="Closed model / peak.")
+@click.option("--spawn-rate", type=float, default=5.0, show_default=True)
+@click.option("--duration", type=float, default=30.0, show_default=True, help="Seconds.")
+@click.option("--shape", "pattern", type=click.Choice(PATTERN_NAMES), default="ramp")
+@click.option("--workers", type=int, default=0, show_default=True, help="0: one process.")
+@click.option("--web", is_flag=True, help="Open Locust's web UI on 127.0.0.1 instead.")
+@click.option("--max-error-ratio", type=float, default=0.01, show_default=True)
+@click.option("--p95-ms", type=float, default=500.0, show_default=True)
+@click.option("--p99-ms", type=float, default=1000.0, show_default=True)
+@click.option("--cpu", "cpu_cores", type=float, default=0.5, show_default=True, help="Budget.")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the request log and stats (default: the run folder).",
+)
+@pass_state
+@click.pass_context
+def load_command(  # noqa: PLR0917 - click passes each option as a parameter
+    ctx: click.Context,
+    state: CliState,
+    scenario_name: str,
+    run_id: str | None,
+    rate: float | None,
+    share: float,
+    users: int,
+    spawn_rate: float,
+    duration: float,
+    pattern: str,
+    workers: int,
+    web: bool,
+    max_error_ratio: float,
+    p95_ms: float,
+    p99_ms: float,
+    cpu_cores: float,
+    output: Path | None,
+) -> None:
+    """Run a load SCENARIO against a run; exit 0 pass, 1 fail, 2 inconclusive, 130 on Ctrl-C."""
+    from stormcheck.load.calibrate import read_capacity
+
+    settings = state.settings()
+    folder = find_run(runs_dir(settings), run_id)
+    chosen = scenario(scenario_name)
+    manifest = folder.read_manifest()
+    try:
+        host = manifest.components[chosen.component]["endpoints"][chosen.endpoint]
+    except KeyError:
+        raise ConfigError(
+            f"run {folder.run_id}: no endpoint {chosen.endpoint!r} of component {chosen.component!r}"
+        ) from None
+    if chosen.model == "open" and rate is None:
+        capacity = read_capacity(folder, chosen.component)
+        if not capacity:
+            raise ConfigError(
+                f"run {folder.run_id} has no calibrated capacity for {chosen.component}: "
+                "give --rate or run `stormcheck calibrate` first"
+            )
+        rate = round(capacity * share, 1)
+        click.echo(f"rate {rate}/s = {share:g} x calibrated capacity {capacity:g}/s")
+    try:
+        plan = LoadPlan(
+            scenario=chosen,
+            host=host,
+            duration_s=None if web and not duration else duration,
+            users=users,
+            spawn_rate=spawn_rate,
+            rate=rate or 10.0,
+            pattern=pattern,
+            workers=workers,
+            web=web,
+            thresholds=Thresholds(max_error_ratio=max_error_ratio, p95_ms=p95_ms, p99_ms=p99_ms),
+            budget=CpuBudget(cores=cpu_cores),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"stormcheck load: {exc}") from None
+    stats_dir = output or folder.root / "load"
+    request_log = output / "requests.jsonl" if output else folder.requests_path
+    folder.timeline.record(EventKind.LOAD_START, chosen.name, host=host)
+    result = run_load(plan, stats_dir, request_log=request_log, progress=click.echo)
+    folder.timeline.record(
+        EventKind.LOAD_END,
+        chosen.name,
+        outcome=result.verdict.outcome.value,
+        interrupted=result.interrupted,
+    )
+    folder.write_verdicts([*folder.read_verdicts(), result.verdict])
+    click.echo(result.verdict.explain())
+    click.echo(
+        f"generator CPU: peak {result.cpu.peak_share:.0%} of {plan.budget.cores:g} core "
+        f"({result.cpu.limited_by}); request log {result.request_log}; stats {stats_dir}"
+    )
+    if result.interrupted:
+        ctx.exit(EXIT_INTERRUPTED)
+    ctx.exit(gate_exit_code(result.verdict, allow_inconclusive=settings.allow_inconclusive))
+
+
+COMMANDS = (load_command,)
