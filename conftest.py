@@ -6,4 +6,5 @@ pytest_plugins = [
     "fixtures.toxiproxy",
     "fixtures.slo",
     "fixtures.logs",
+    "fixtures.observability",
 ]
