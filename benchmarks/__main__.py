@@ -1,5 +1,10 @@
 """``make bench``: the harness's own costs, each as a ratio against a baseline measured in the same run.
 
+- ``up_minimal``: ``up`` of the minimal stack (shop API, PostgreSQL, Redis, Prometheus) until
+  every readiness check passes (target ≤ 15 s), against bare ``docker run``s of the same images
+  on one network waiting for the same checks;
+- ``up_full``: ``up --stack full`` (17 containers, target ≤ 60 s) against ``up`` of the minimal
+  stack (see ``benchmarks/platform_up.py``);
 - ``up_postgres``: ``bring_up`` of PostgreSQL to a passing SQL readiness check, against a bare
   ``docker run`` of the same image polled with the same check (the harness's overhead);
 - ``images_noop``: a second ``images build`` (hash every recipe, find every image present),
@@ -30,6 +35,8 @@ import httpx
 import psycopg
 import redis
 
+from benchmarks import platform_up
+from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import load_catalogue
 from stormcheck.local.engine import connect
 from stormcheck.local.images import (
@@ -262,7 +269,68 @@ def bench_shop_listing() -> None:
     )
 
 
+def bench_up_minimal() -> None:
+    """`up` of the minimal stack (target ≤ 15 s with images built) against bare `docker run`s.
+
+    The baseline starts the same images in the same order on one network and waits for the same
+    readiness checks, without labels, volumes, leases or a run file; tear-down is not timed.
+    """
+    from stormcheck.local.components import components_for
+
+    settings = load_settings()
+    client = connect()
+    _, built = prepare_images(settings, client, roles=("postgres", "redis", "shop", "prometheus"))
+    images = {b.role: b.ref for b in built}
+    subject: list[float] = []
+    baseline: list[float] = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        folder, _ = bring_up(settings, owner="process")
+        subject.append(time.perf_counter() - started)
+        bring_down(settings, folder)
+
+        started = time.perf_counter()
+        network = client.networks.create(f"bench-{time.time_ns()}")
+        started_containers = []
+        try:
+            for component in components_for("minimal"):
+                container = client.containers.run(
+                    images[component.role],
+                    detach=True,
+                    environment=dict(component.env),
+                    network=network.name,
+                    hostname=component.name,
+                    ports={f"{p}/tcp": ("127.0.0.1", None) for p in component.ports},
+                )
+                started_containers.append(container)
+                container.reload()
+                ports = container.attrs["NetworkSettings"]["Ports"]
+                endpoints = {
+                    name: template.format(host="127.0.0.1", port=ports[f"{p}/tcp"][0]["HostPort"])
+                    for p, (name, template) in component.ports.items()
+                }
+                while True:
+                    try:
+                        component.ready(endpoints)
+                        break
+                    except NotReadyError:
+                        time.sleep(0.25)
+            baseline.append(time.perf_counter() - started)
+        finally:
+            for container in started_containers:
+                container.remove(force=True, v=True)
+            network.remove()
+    _report(
+        "up_minimal",
+        subject,
+        baseline,
+        "up --stack minimal vs bare docker run + same readiness checks",
+    )
+
+
 BENCHMARKS = {
+    "up_minimal": bench_up_minimal,
+    "up_full": platform_up.bench_up_full,
     "up_postgres": bench_up_postgres,
     "images_noop": bench_images_noop,
     "shop_listing": bench_shop_listing,

@@ -1,7 +1,15 @@
 """The components of the local platform: what each runs, what it exposes, and when it is ready.
 
-Readiness checks are real: a SQL query, a PING, an HTTP endpoint — never a sleep. The orchestration
-work extends this registry with the shop API and the HA roles; the stack picks which components run.
+Readiness checks are real: a SQL query, a PING, an HTTP endpoint, a role reported by the component
+itself — never a sleep. Two stacks:
+
+- ``minimal``: postgres, redis, shop-1, prometheus — for fast tests;
+- ``full`` (design §3): 3 etcd, 2 PostgreSQL 15 + Patroni, 2 Redis + 3 Sentinels, an HAProxy
+  data router (the RDS / ElastiCache primary endpoints), Toxiproxy between the API and that router,
+  three API replicas over zones a/b/c behind an HAProxy ingress, and Prometheus.
+
+Components start in list order, each once the ones before it are ready, so a readiness check may
+rely on everything before it (etcd-3 checks the cluster's health, sentinel-3 the quorum).
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import psycopg
 import redis
@@ -16,11 +25,14 @@ import requests
 
 from stormcheck.errors import ConfigError, NotReadyError
 
-__all__ = ["STACK_COMPONENTS", "Component", "ReadyCheck", "components_for"]
+__all__ = ["FULL_ZONES", "STACK_COMPONENTS", "Component", "ReadyCheck", "components_for"]
 
 # A readiness check gets the component's endpoints (name → URL on 127.0.0.1) and raises
 # NotReadyError with the reason while the component is not ready.
 ReadyCheck = Callable[[Mapping[str, str]], None]
+
+FULL_ZONES = ("a", "b", "c")
+_MASTER_NAME = "shop"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,12 +52,37 @@ class Component:
     volumes: Mapping[str, str] = field(default_factory=dict)  # container path -> volume suffix
 
 
+# --- readiness checks ------------------------------------------------------------------------
+
+
+def _sql_ready(endpoint: str, *, writable: bool | None = None) -> ReadyCheck:
+    """``select 1`` answers; with ``writable``, the server is (or is not) out of recovery."""
+
+    def check(endpoints: Mapping[str, str]) -> None:
+        try:
+            with psycopg.connect(endpoints[endpoint], connect_timeout=2) as conn:
+                row = conn.execute("select pg_is_in_recovery()").fetchone()
+        except psycopg.Error as exc:
+            raise NotReadyError(f"select failed: {str(exc).strip()}") from exc
+        if writable is not None and row is not None and row[0] == writable:
+            raise NotReadyError(f"pg_is_in_recovery() is {row[0]}: not the primary")
+
+    return check
+
+
 def _postgres_ready(endpoints: Mapping[str, str]) -> None:
     try:
         with psycopg.connect(endpoints["postgres"], connect_timeout=2) as conn:
             conn.execute("select 1").fetchone()
     except psycopg.Error as exc:
         raise NotReadyError(f"select 1 failed: {str(exc).strip()}") from exc
+
+
+def _redis_info(url: str) -> dict[str, object]:
+    try:
+        return dict(redis.Redis.from_url(url, socket_timeout=2).info("replication"))
+    except redis.RedisError as exc:
+        raise NotReadyError(f"INFO replication failed: {exc}") from exc
 
 
 def _redis_ready(endpoints: Mapping[str, str]) -> None:
@@ -56,27 +93,99 @@ def _redis_ready(endpoints: Mapping[str, str]) -> None:
         raise NotReadyError(f"PING failed: {exc}") from exc
 
 
-def _http_ready(endpoint: str, path: str) -> ReadyCheck:
+def _redis_role_ready(endpoint: str, role: str) -> ReadyCheck:
+    """The node reports ``role`` (``master``, or ``slave`` with its link to the master up)."""
+
+    def check(endpoints: Mapping[str, str]) -> None:
+        info = _redis_info(endpoints[endpoint])
+        if info.get("role") != role:
+            raise NotReadyError(f"role is {info.get('role')}, want {role}")
+        if role == "slave" and info.get("master_link_status") != "up":
+            raise NotReadyError(f"link to the master is {info.get('master_link_status')}")
+
+    return check
+
+
+def _sentinel_ready(*, peers: int) -> ReadyCheck:
+    """The Sentinel names a master and knows ``peers`` other Sentinels (then the quorum holds)."""
+
     def check(endpoints: Mapping[str, str]) -> None:
         try:
-            answer = requests.get(endpoints[endpoint] + path, timeout=2)
-        except requests.RequestException as exc:
-            raise NotReadyError(f"GET {path} failed: {exc}") from exc
+            client = redis.Redis.from_url(endpoints["sentinel"], socket_timeout=2)
+            master = client.sentinel_get_master_addr_by_name(_MASTER_NAME, return_responses=True)
+            if not master:
+                raise NotReadyError(f"no master known for {_MASTER_NAME}")
+            if peers:
+                known = client.sentinel_sentinels(_MASTER_NAME, return_responses=True)
+                count = len(known) if isinstance(known, list) else 0
+                if count < peers:
+                    raise NotReadyError(f"knows {count} other Sentinel(s), want {peers}")
+                client.sentinel_ckquorum(_MASTER_NAME)
+        except redis.RedisError as exc:
+            raise NotReadyError(f"SENTINEL query failed: {exc}") from exc
+
+    return check
+
+
+def _get(url: str) -> requests.Response:
+    try:
+        return requests.get(url, timeout=2)
+    except requests.RequestException as exc:
+        raise NotReadyError(f"GET {url} failed: {exc}") from exc
+
+
+def _http_ready(endpoint: str, path: str) -> ReadyCheck:
+    def check(endpoints: Mapping[str, str]) -> None:
+        answer = _get(endpoints[endpoint] + path)
         if answer.status_code != 200:
             raise NotReadyError(f"GET {path} answered {answer.status_code}: {answer.text[:200]}")
 
     return check
 
 
-def _shop(password: str, replica: int, zone: str) -> Component:
+def _etcd_cluster_ready(endpoints: Mapping[str, str]) -> None:
+    answer = _get(endpoints["etcd"] + "/health")
+    if answer.status_code != 200 or answer.json().get("health") != "true":
+        raise NotReadyError(f"GET /health answered {answer.status_code}: {answer.text[:200]}")
+
+
+def _all_of(*checks: ReadyCheck) -> ReadyCheck:
+    def check(endpoints: Mapping[str, str]) -> None:
+        for one in checks:
+            one(endpoints)
+
+    return check
+
+
+def _backend_states(endpoint: str, backend: str, want: Mapping[str, str]) -> ReadyCheck:
+    """HAProxy's stats CSV shows each server of ``backend`` in the wanted state (UP or DOWN)."""
+
+    def check(endpoints: Mapping[str, str]) -> None:
+        answer = _get(endpoints[endpoint] + "/stats;csv")
+        status = {}
+        for line in answer.text.splitlines():
+            cells = line.split(",")
+            if len(cells) > 17 and cells[0] == backend:
+                status[cells[1]] = cells[17]
+        wrong = {s: status.get(s, "missing") for s, w in want.items() if status.get(s) != w}
+        if wrong:
+            raise NotReadyError(f"{backend}: want {dict(want)}, found {wrong}")
+
+    return check
+
+
+# --- the minimal stack -----------------------------------------------------------------------
+
+
+def _shop(replica: int, zone: str, *, database_url: str, redis_url: str) -> Component:
     # Inside the run's network the API reaches its dependencies by their component names.
     return Component(
         name=f"shop-{replica}",
         role="shop",
         zone=zone,
         env={
-            "SHOP_DATABASE_URL": f"postgresql://postgres:{password}@postgres:5432/shop",
-            "SHOP_REDIS_URL": "redis://redis:6379/0",
+            "SHOP_DATABASE_URL": database_url,
+            "SHOP_REDIS_URL": redis_url,
             "SHOP_REPLICA": f"shop-{replica}",
             "SHOP_ZONE": zone,
             "SHOP_DRAIN_SECONDS": "2",
@@ -129,26 +238,252 @@ def _prometheus() -> Component:
     )
 
 
+def _minimal(password: str) -> dict[str, Callable[[], Component]]:
+    def shop(replica: int, zone: str) -> Callable[[], Component]:
+        return lambda: _shop(
+            replica,
+            zone,
+            database_url=f"postgresql://postgres:{password}@postgres:5432/shop",
+            redis_url="redis://redis:6379/0",
+        )
+
+    return {
+        "postgres": lambda: _postgres(password),
+        "redis": _redis,
+        "prometheus": _prometheus,
+        "shop-1": shop(1, "a"),
+        "shop-2": shop(2, "b"),
+        "shop-3": shop(3, "c"),
+    }
+
+
+# --- the full stack --------------------------------------------------------------------------
+
+_ETCD = ("etcd-1", "etcd-2", "etcd-3")
+_PATRONI = ("pg-1", "pg-2")
+_REDIS_NODES = ("redis-1", "redis-2")
+_SENTINELS = ("sentinel-1", "sentinel-2", "sentinel-3")
+_SHOPS = ("shop-1", "shop-2", "shop-3")
+
+
+def _etcd(index: int, run_token: str) -> Component:
+    name = _ETCD[index]
+    return Component(
+        name=name,
+        role="etcd",
+        zone=FULL_ZONES[index],
+        env={
+            "ETCD_NAME": name,
+            "ETCD_ADVERTISE_CLIENT_URLS": f"http://{name}:2379",
+            "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"http://{name}:2380",
+            "ETCD_INITIAL_CLUSTER": ",".join(f"{n}=http://{n}:2380" for n in _ETCD),
+            "ETCD_INITIAL_CLUSTER_TOKEN": f"stormcheck-{run_token}",
+        },
+        ports={2379: ("etcd", "http://{host}:{port}"), 2380: ("peer", "http://{host}:{port}")},
+        # a member alone has no quorum and its client port answers only once the cluster has one:
+        # the first members are ready when their raft transport (peer port) serves, the last one
+        # when the cluster is healthy
+        ready=_http_ready("peer", "/version") if index < 2 else _etcd_cluster_ready,
+        cpus=0.2,
+        # the tmpfs is charged to the container: etcd preallocates 64 MB WAL segments
+        memory_mb=256,
+        tmpfs={"/var/lib/etcd": "rw,size=160m"},
+    )
+
+
+def _patroni(index: int, password: str, replication_password: str) -> Component:
+    name = _PATRONI[index]
+    dsn = "postgresql://postgres:" + password + "@{host}:{port}/shop"
+    return Component(
+        name=name,
+        role="patroni",
+        zone=FULL_ZONES[index],
+        env={
+            "PATRONI_NAME": name,
+            "PATRONI_SCOPE": "shop",
+            "PATRONI_RESTAPI_CONNECT_ADDRESS": f"{name}:8008",
+            "PATRONI_POSTGRESQL_CONNECT_ADDRESS": f"{name}:5432",
+            "PATRONI_ETCD3_HOSTS": ",".join(f"{n}:2379" for n in _ETCD),
+            "PATRONI_SUPERUSER_USERNAME": "postgres",
+            "PATRONI_SUPERUSER_PASSWORD": password,
+            "PATRONI_REPLICATION_USERNAME": "replicator",
+            "PATRONI_REPLICATION_PASSWORD": replication_password,
+        },
+        ports={5432: ("postgres", dsn), 8008: ("patroni", "http://{host}:{port}")},
+        # the first member bootstraps the cluster and holds the leader lock; the second streams
+        ready=_http_ready("patroni", "/primary" if index == 0 else "/replica"),
+        cpus=0.5,
+        memory_mb=384,
+        tmpfs={"/var/run/postgresql": "rw,mode=3777"},
+        volumes={"/var/lib/postgresql/data": "data"},
+    )
+
+
+def _redis_node(index: int) -> Component:
+    return Component(
+        name=_REDIS_NODES[index],
+        role="redis-node",
+        zone=FULL_ZONES[index],
+        env={
+            "REDIS_MASTER_NAME": _MASTER_NAME,
+            "REDIS_BOOTSTRAP_MASTER": _REDIS_NODES[0],
+            "REDIS_SENTINELS": " ".join(f"{s}:26379" for s in _SENTINELS),
+        },
+        command=("redis-node.sh",),
+        ports={6379: ("redis", "redis://{host}:{port}/0")},
+        ready=_redis_role_ready("redis", "master" if index == 0 else "slave"),
+        cpus=0.2,
+        memory_mb=128,
+        volumes={"/data": "data"},
+    )
+
+
+def _sentinel(index: int) -> Component:
+    name = _SENTINELS[index]
+    return Component(
+        name=name,
+        role="sentinel",
+        zone=FULL_ZONES[index],
+        env={
+            "SENTINEL_MASTER_NAME": _MASTER_NAME,
+            "SENTINEL_MONITOR": f"{_REDIS_NODES[0]}:6379",
+            "SENTINEL_QUORUM": "2",
+            "SENTINEL_DOWN_AFTER_MS": "2000",
+            "SENTINEL_FAILOVER_TIMEOUT_MS": "10000",
+            "SENTINEL_PEERS": " ".join(f"{s}:26379" for s in _SENTINELS if s != name),
+        },
+        command=("sentinel.sh",),
+        ports={26379: ("sentinel", "redis://{host}:{port}")},
+        ready=_sentinel_ready(peers=index),
+        cpus=0.1,
+        memory_mb=64,
+    )
+
+
+def _dbproxy(password: str) -> Component:
+    return Component(
+        name="dbproxy",
+        role="dbproxy",
+        zone="a",
+        env={
+            "HAPROXY_MODE": "data",
+            "DATA_POSTGRES_SERVERS": " ".join(f"{n}:5432" for n in _PATRONI),
+            "DATA_REDIS_SERVERS": " ".join(f"{n}:6379" for n in _REDIS_NODES),
+        },
+        ports={
+            5432: ("postgres", "postgresql://postgres:" + password + "@{host}:{port}/shop"),
+            6379: ("redis", "redis://{host}:{port}/0"),
+            8404: ("stats", "http://{host}:{port}"),
+        },
+        ready=_all_of(_sql_ready("postgres", writable=True), _redis_role_ready("redis", "master")),
+        cpus=0.25,
+        memory_mb=128,
+    )
+
+
+def _toxiproxy(password: str) -> Component:
+    return Component(
+        name="toxiproxy",
+        role="toxiproxy",
+        zone="a",
+        env={"TOXIPROXY_PROXIES": "postgres=15432=dbproxy:5432 redis=16379=dbproxy:6379"},
+        ports={
+            8474: ("toxiproxy", "http://{host}:{port}"),
+            15432: ("postgres", "postgresql://postgres:" + password + "@{host}:{port}/shop"),
+            16379: ("redis", "redis://{host}:{port}/0"),
+        },
+        ready=_all_of(_sql_ready("postgres", writable=True), _redis_role_ready("redis", "master")),
+        cpus=0.2,
+        memory_mb=64,
+    )
+
+
+def _ingress() -> Component:
+    return Component(
+        name="ingress",
+        role="ingress",
+        zone="a",
+        env={
+            "HAPROXY_MODE": "ingress",
+            "INGRESS_SERVERS": " ".join(f"{n}:8080" for n in _SHOPS),
+            "INGRESS_RATE_LIMIT": "200",
+            "INGRESS_MAXCONN": "32",
+        },
+        ports={
+            8080: ("api", "http://{host}:{port}"),
+            8404: ("stats", "http://{host}:{port}"),
+            9999: ("runtime", "tcp://{host}:{port}"),
+        },
+        ready=_all_of(
+            _http_ready("api", "/ready"),
+            _backend_states("stats", "shop", dict.fromkeys(_SHOPS, "UP")),
+        ),
+        cpus=0.25,
+        memory_mb=128,
+    )
+
+
+def _full(password: str) -> dict[str, Callable[[], Component]]:
+    replication_password = secrets.token_urlsafe(12)
+    run_token = secrets.token_hex(4)
+
+    def shop(replica: int) -> Callable[[], Component]:
+        return lambda: _shop(
+            replica,
+            FULL_ZONES[replica - 1],
+            database_url=f"postgresql://postgres:{password}@toxiproxy:15432/shop",
+            redis_url="redis://toxiproxy:16379/0",
+        )
+
+    makers: dict[str, Callable[[], Component]] = {}
+    for i, name in enumerate(_ETCD):
+        makers[name] = partial(_etcd, i, run_token)
+    for i, name in enumerate(_PATRONI):
+        makers[name] = partial(_patroni, i, password, replication_password)
+    for i, name in enumerate(_REDIS_NODES):
+        makers[name] = partial(_redis_node, i)
+    for i, name in enumerate(_SENTINELS):
+        makers[name] = partial(_sentinel, i)
+    makers["dbproxy"] = lambda: _dbproxy(password)
+    makers["toxiproxy"] = lambda: _toxiproxy(password)
+    for i, name in enumerate(_SHOPS, start=1):
+        makers[name] = shop(i)
+    makers["ingress"] = _ingress
+    makers["prometheus"] = _prometheus
+    return makers
+
+
 # Start order: a component starts after everything before it is ready.
 STACK_COMPONENTS: dict[str, tuple[str, ...]] = {
     "minimal": ("postgres", "redis", "shop-1", "prometheus"),
-    "full": ("postgres", "redis", "shop-1", "shop-2", "shop-3", "prometheus"),
+    "full": (
+        *_ETCD,
+        *_PATRONI,
+        *_REDIS_NODES,
+        *_SENTINELS,
+        "dbproxy",
+        "toxiproxy",
+        *_SHOPS,
+        "ingress",
+        "prometheus",
+    ),
 }
 
 
 def components_for(stack: str, *, only: tuple[str, ...] = ()) -> list[Component]:
-    """The components of ``stack`` (or just those named in ``only``), in start order."""
+    """The components of ``stack`` (or just those named in ``only``), in start order.
+
+    Raises :class:`ConfigError` for an unknown stack or component name.
+    """
+    if stack not in STACK_COMPONENTS:
+        raise ConfigError(f"unknown stack {stack!r}; known: {', '.join(STACK_COMPONENTS)}")
     password = secrets.token_urlsafe(12)
-    makers: dict[str, Callable[[], Component]] = {
-        "postgres": lambda: _postgres(password),
-        "redis": _redis,
-        "prometheus": _prometheus,
-        "shop-1": lambda: _shop(password, 1, "a"),
-        "shop-2": lambda: _shop(password, 2, "b"),
-        "shop-3": lambda: _shop(password, 3, "c"),
-    }
+    makers = _full(password) if stack == "full" else _minimal(password)
     names = only or STACK_COMPONENTS[stack]
     unknown = [n for n in names if n not in makers]
     if unknown:
-        raise ConfigError(f"unknown component(s) {', '.join(unknown)}; known: {', '.join(makers)}")
+        raise ConfigError(
+            f"unknown component(s) {', '.join(unknown)} in stack {stack!r};"
+            f" known: {', '.join(makers)}"
+        )
     return [makers[n]() for n in names]

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Renders /etc/haproxy/haproxy.cfg from the template of HAPROXY_MODE, adding one `server` line per
+# entry of the server lists (space-separated host:port), then runs HAProxy in master-worker mode.
+#   ingress: INGRESS_SERVERS, INGRESS_RATE_LIMIT (requests/s per client before 429),
+#            INGRESS_MAXCONN (per server; beyond it requests queue)
+#   data:    DATA_POSTGRES_SERVERS (host:port, Patroni REST on PATRONI_API_PORT, default 8008),
+#            DATA_REDIS_SERVERS
+# HAProxy expands ${VAR} in the template itself.
+set -eu
+cfg=/etc/haproxy/haproxy.cfg
+
+servers() {
+	# $1 = space-separated host:port list, $2 = extra server options
+	for addr in $1; do
+		printf '    server %s %s %s\n' "${addr%%:*}" "$addr" "$2"
+	done
+}
+
+if [ "${1:-}" = haproxy ]; then
+	mode="${HAPROXY_MODE:-}"
+	case "$mode" in
+		ingress)
+			: "${INGRESS_SERVERS:?INGRESS_SERVERS must list the API replicas (host:port ...)}"
+			export INGRESS_RATE_LIMIT="${INGRESS_RATE_LIMIT:-200}"
+			export INGRESS_MAXCONN="${INGRESS_MAXCONN:-64}"
+			{
+				cat /etc/haproxy/templates/ingress.cfg
+				servers "$INGRESS_SERVERS" "check maxconn ${INGRESS_MAXCONN}"
+			} > "$cfg"
+			;;
+		data)
+			: "${DATA_POSTGRES_SERVERS:?DATA_POSTGRES_SERVERS must list the Patroni members (host:port ...)}"
+			: "${DATA_REDIS_SERVERS:?DATA_REDIS_SERVERS must list the Redis nodes (host:port ...)}"
+			api_port="${PATRONI_API_PORT:-8008}"
+			{
+				sed -n '1,/^# @postgres-servers/p' /etc/haproxy/templates/data.cfg
+				servers "$DATA_POSTGRES_SERVERS" "check port ${api_port}"
+				sed -n '/^# @postgres-servers/,/^# @redis-servers/p' /etc/haproxy/templates/data.cfg | sed '1d'
+				servers "$DATA_REDIS_SERVERS" "check"
+			} > "$cfg"
+			;;
+		*)
+			echo "haproxy entrypoint: HAPROXY_MODE must be ingress or data, got '${mode}'" >&2
+			exit 2
+			;;
+	esac
+	haproxy -c -q -f "$cfg"
+	exec haproxy -W -db -f "$cfg"
+fi
+exec "$@"
