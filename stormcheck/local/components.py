@@ -15,163 +15,16 @@ rely on everything before it (etcd-3 checks the cluster's health, sentinel-3 the
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import partial
 
-import psycopg
-import redis
-import requests
-
-from stormcheck.errors import ConfigError, NotReadyError
+from stormcheck.errors import ConfigError
+from stormcheck.local import readiness
+from stormcheck.local.component import Component, ReadyCheck
 
 __all__ = ["FULL_ZONES", "STACK_COMPONENTS", "Component", "ReadyCheck", "components_for"]
 
-# A readiness check gets the component's endpoints (name → URL on 127.0.0.1) and raises
-# NotReadyError with the reason while the component is not ready.
-ReadyCheck = Callable[[Mapping[str, str]], None]
-
 FULL_ZONES = ("a", "b", "c")
-_MASTER_NAME = "shop"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Component:
-    """One container of the platform."""
-
-    name: str
-    role: str
-    zone: str
-    ports: Mapping[int, tuple[str, str]]  # container port -> (endpoint name, URL template)
-    ready: ReadyCheck
-    env: Mapping[str, str] = field(default_factory=dict)
-    command: tuple[str, ...] = ()
-    cpus: float = 0.5
-    memory_mb: int = 256
-    tmpfs: Mapping[str, str] = field(default_factory=dict)
-    volumes: Mapping[str, str] = field(default_factory=dict)  # container path -> volume suffix
-
-
-# --- readiness checks ------------------------------------------------------------------------
-
-
-def _sql_ready(endpoint: str, *, writable: bool | None = None) -> ReadyCheck:
-    """``select 1`` answers; with ``writable``, the server is (or is not) out of recovery."""
-
-    def check(endpoints: Mapping[str, str]) -> None:
-        try:
-            with psycopg.connect(endpoints[endpoint], connect_timeout=2) as conn:
-                row = conn.execute("select pg_is_in_recovery()").fetchone()
-        except psycopg.Error as exc:
-            raise NotReadyError(f"select failed: {str(exc).strip()}") from exc
-        if writable is not None and row is not None and row[0] == writable:
-            raise NotReadyError(f"pg_is_in_recovery() is {row[0]}: not the primary")
-
-    return check
-
-
-def _postgres_ready(endpoints: Mapping[str, str]) -> None:
-    try:
-        with psycopg.connect(endpoints["postgres"], connect_timeout=2) as conn:
-            conn.execute("select 1").fetchone()
-    except psycopg.Error as exc:
-        raise NotReadyError(f"select 1 failed: {str(exc).strip()}") from exc
-
-
-def _redis_info(url: str) -> dict[str, object]:
-    try:
-        return dict(redis.Redis.from_url(url, socket_timeout=2).info("replication"))
-    except redis.RedisError as exc:
-        raise NotReadyError(f"INFO replication failed: {exc}") from exc
-
-
-def _redis_ready(endpoints: Mapping[str, str]) -> None:
-    try:
-        if not redis.Redis.from_url(endpoints["redis"], socket_timeout=2).ping():
-            raise NotReadyError("PING got no PONG")
-    except redis.RedisError as exc:
-        raise NotReadyError(f"PING failed: {exc}") from exc
-
-
-def _redis_role_ready(endpoint: str, role: str) -> ReadyCheck:
-    """The node reports ``role`` (``master``, or ``slave`` with its link to the master up)."""
-
-    def check(endpoints: Mapping[str, str]) -> None:
-        info = _redis_info(endpoints[endpoint])
-        if info.get("role") != role:
-            raise NotReadyError(f"role is {info.get('role')}, want {role}")
-        if role == "slave" and info.get("master_link_status") != "up":
-            raise NotReadyError(f"link to the master is {info.get('master_link_status')}")
-
-    return check
-
-
-def _sentinel_ready(*, peers: int) -> ReadyCheck:
-    """The Sentinel names a master and knows ``peers`` other Sentinels (then the quorum holds)."""
-
-    def check(endpoints: Mapping[str, str]) -> None:
-        try:
-            client = redis.Redis.from_url(endpoints["sentinel"], socket_timeout=2)
-            master = client.sentinel_get_master_addr_by_name(_MASTER_NAME, return_responses=True)
-            if not master:
-                raise NotReadyError(f"no master known for {_MASTER_NAME}")
-            if peers:
-                known = client.sentinel_sentinels(_MASTER_NAME, return_responses=True)
-                count = len(known) if isinstance(known, list) else 0
-                if count < peers:
-                    raise NotReadyError(f"knows {count} other Sentinel(s), want {peers}")
-                client.sentinel_ckquorum(_MASTER_NAME)
-        except redis.RedisError as exc:
-            raise NotReadyError(f"SENTINEL query failed: {exc}") from exc
-
-    return check
-
-
-def _get(url: str) -> requests.Response:
-    try:
-        return requests.get(url, timeout=2)
-    except requests.RequestException as exc:
-        raise NotReadyError(f"GET {url} failed: {exc}") from exc
-
-
-def _http_ready(endpoint: str, path: str) -> ReadyCheck:
-    def check(endpoints: Mapping[str, str]) -> None:
-        answer = _get(endpoints[endpoint] + path)
-        if answer.status_code != 200:
-            raise NotReadyError(f"GET {path} answered {answer.status_code}: {answer.text[:200]}")
-
-    return check
-
-
-def _etcd_cluster_ready(endpoints: Mapping[str, str]) -> None:
-    answer = _get(endpoints["etcd"] + "/health")
-    if answer.status_code != 200 or answer.json().get("health") != "true":
-        raise NotReadyError(f"GET /health answered {answer.status_code}: {answer.text[:200]}")
-
-
-def _all_of(*checks: ReadyCheck) -> ReadyCheck:
-    def check(endpoints: Mapping[str, str]) -> None:
-        for one in checks:
-            one(endpoints)
-
-    return check
-
-
-def _backend_states(endpoint: str, backend: str, want: Mapping[str, str]) -> ReadyCheck:
-    """HAProxy's stats CSV shows each server of ``backend`` in the wanted state (UP or DOWN)."""
-
-    def check(endpoints: Mapping[str, str]) -> None:
-        answer = _get(endpoints[endpoint] + "/stats;csv")
-        status = {}
-        for line in answer.text.splitlines():
-            cells = line.split(",")
-            if len(cells) > 17 and cells[0] == backend:
-                status[cells[1]] = cells[17]
-        wrong = {s: status.get(s, "missing") for s, w in want.items() if status.get(s) != w}
-        if wrong:
-            raise NotReadyError(f"{backend}: want {dict(want)}, found {wrong}")
-
-    return check
 
 
 # --- the minimal stack -----------------------------------------------------------------------
@@ -191,7 +44,7 @@ def _shop(replica: int, zone: str, *, database_url: str, redis_url: str) -> Comp
             "SHOP_DRAIN_SECONDS": "2",
         },
         ports={8080: ("api", "http://{host}:{port}")},
-        ready=_http_ready("api", "/ready"),
+        ready=readiness.http_ready("api", "/ready"),
         cpus=0.25,
         memory_mb=256,
     )
@@ -204,7 +57,7 @@ def _postgres(password: str) -> Component:
         zone="a",
         env={"POSTGRES_PASSWORD": password, "POSTGRES_DB": "shop"},
         ports={5432: ("postgres", "postgresql://postgres:" + password + "@{host}:{port}/shop")},
-        ready=_postgres_ready,
+        ready=readiness.postgres_ready,
         cpus=0.5,
         memory_mb=512,
         tmpfs={"/var/run/postgresql": "rw"},
@@ -218,7 +71,7 @@ def _redis() -> Component:
         role="redis",
         zone="a",
         ports={6379: ("redis", "redis://{host}:{port}/0")},
-        ready=_redis_ready,
+        ready=readiness.redis_ready,
         cpus=0.25,
         memory_mb=128,
         volumes={"/data": "data"},
@@ -231,7 +84,7 @@ def _prometheus() -> Component:
         role="prometheus",
         zone="a",
         ports={9090: ("prometheus", "http://{host}:{port}")},
-        ready=_http_ready("prometheus", "/-/ready"),
+        ready=readiness.http_ready("prometheus", "/-/ready"),
         cpus=0.25,
         memory_mb=256,
         volumes={"/prometheus": "data"},
@@ -283,7 +136,9 @@ def _etcd(index: int, run_token: str) -> Component:
         # a member alone has no quorum and its client port answers only once the cluster has one:
         # the first members are ready when their raft transport (peer port) serves, the last one
         # when the cluster is healthy
-        ready=_http_ready("peer", "/version") if index < 2 else _etcd_cluster_ready,
+        ready=readiness.http_ready("peer", "/version")
+        if index < 2
+        else readiness.etcd_cluster_ready,
         cpus=0.2,
         # the tmpfs is charged to the container: etcd preallocates 64 MB WAL segments
         memory_mb=256,
@@ -311,7 +166,7 @@ def _patroni(index: int, password: str, replication_password: str) -> Component:
         },
         ports={5432: ("postgres", dsn), 8008: ("patroni", "http://{host}:{port}")},
         # the first member bootstraps the cluster and holds the leader lock; the second streams
-        ready=_http_ready("patroni", "/primary" if index == 0 else "/replica"),
+        ready=readiness.http_ready("patroni", "/primary" if index == 0 else "/replica"),
         cpus=0.5,
         memory_mb=384,
         tmpfs={"/var/run/postgresql": "rw,mode=3777"},
@@ -325,13 +180,13 @@ def _redis_node(index: int) -> Component:
         role="redis-node",
         zone=FULL_ZONES[index],
         env={
-            "REDIS_MASTER_NAME": _MASTER_NAME,
+            "REDIS_MASTER_NAME": readiness.SENTINEL_MASTER_NAME,
             "REDIS_BOOTSTRAP_MASTER": _REDIS_NODES[0],
             "REDIS_SENTINELS": " ".join(f"{s}:26379" for s in _SENTINELS),
         },
         command=("redis-node.sh",),
         ports={6379: ("redis", "redis://{host}:{port}/0")},
-        ready=_redis_role_ready("redis", "master" if index == 0 else "slave"),
+        ready=readiness.redis_role_ready("redis", "master" if index == 0 else "slave"),
         cpus=0.2,
         memory_mb=128,
         volumes={"/data": "data"},
@@ -345,7 +200,7 @@ def _sentinel(index: int) -> Component:
         role="sentinel",
         zone=FULL_ZONES[index],
         env={
-            "SENTINEL_MASTER_NAME": _MASTER_NAME,
+            "SENTINEL_MASTER_NAME": readiness.SENTINEL_MASTER_NAME,
             "SENTINEL_MONITOR": f"{_REDIS_NODES[0]}:6379",
             "SENTINEL_QUORUM": "2",
             "SENTINEL_DOWN_AFTER_MS": "2000",
@@ -354,7 +209,7 @@ def _sentinel(index: int) -> Component:
         },
         command=("sentinel.sh",),
         ports={26379: ("sentinel", "redis://{host}:{port}")},
-        ready=_sentinel_ready(peers=index),
+        ready=readiness.sentinel_ready(peers=index),
         cpus=0.1,
         memory_mb=64,
     )
@@ -375,7 +230,10 @@ def _dbproxy(password: str) -> Component:
             6379: ("redis", "redis://{host}:{port}/0"),
             8404: ("stats", "http://{host}:{port}"),
         },
-        ready=_all_of(_sql_ready("postgres", writable=True), _redis_role_ready("redis", "master")),
+        ready=readiness.all_of(
+            readiness.sql_ready("postgres", writable=True),
+            readiness.redis_role_ready("redis", "master"),
+        ),
         cpus=0.25,
         memory_mb=128,
     )
@@ -392,7 +250,10 @@ def _toxiproxy(password: str) -> Component:
             15432: ("postgres", "postgresql://postgres:" + password + "@{host}:{port}/shop"),
             16379: ("redis", "redis://{host}:{port}/0"),
         },
-        ready=_all_of(_sql_ready("postgres", writable=True), _redis_role_ready("redis", "master")),
+        ready=readiness.all_of(
+            readiness.sql_ready("postgres", writable=True),
+            readiness.redis_role_ready("redis", "master"),
+        ),
         cpus=0.2,
         memory_mb=64,
     )
@@ -414,9 +275,9 @@ def _ingress() -> Component:
             8404: ("stats", "http://{host}:{port}"),
             9999: ("runtime", "tcp://{host}:{port}"),
         },
-        ready=_all_of(
-            _http_ready("api", "/ready"),
-            _backend_states("stats", "shop", dict.fromkeys(_SHOPS, "UP")),
+        ready=readiness.all_of(
+            readiness.http_ready("api", "/ready"),
+            readiness.backend_states("stats", "shop", dict.fromkeys(_SHOPS, "UP")),
         ),
         cpus=0.25,
         memory_mb=128,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
+from docker.types import LogConfig
 
 from stormcheck.errors import NotReadyError, PlatformError
 from stormcheck.local.components import Component
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 RUN_LABEL = "stormcheck.run"
+_LOG_LABELS = "stormcheck.run,stormcheck.role,stormcheck.zone"
 
 
 def _labels(run_id: str, lease: Lease, **extra: str) -> dict[str, str]:
@@ -117,6 +119,8 @@ def start_platform(
                     f"sc-{run_id}-{component.name}-{suffix}", labels=labels
                 )
                 mounts[str(volume.name)] = {"bind": path, "mode": "rw"}
+            for host_path, path in component.binds.items():
+                mounts[host_path] = {"bind": path, "mode": "ro"}
             container = client.containers.run(
                 images[component.role],
                 command=list(component.command) or None,
@@ -131,6 +135,10 @@ def start_platform(
                 nano_cpus=int(component.cpus * 1e9),
                 mem_limit=f"{component.memory_mb}m",
                 tmpfs=dict(component.tmpfs),
+                extra_hosts=dict(component.extra_hosts) or None,
+                cap_add=list(component.cap_add) or None,
+                # The json-file log carries the run's labels, so a log shipper can tell runs apart.
+                log_config=LogConfig(type="json-file", config={"labels": _LOG_LABELS}),
             )
             network.reload()
             endpoints = _endpoints(container, component)
