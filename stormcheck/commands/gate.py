@@ -1,47 +1,94 @@
 """``stormcheck gate``: the pre-release SLO gate. Exit 0 all pass, 1 a fail, 2 inconclusive.
 
 Prometheus is the setting ``prometheus_url`` (``STORMCHECK_PROMETHEUS_URL``), else the one of the
-run (``--run``, default: the newest run that is up). An unreachable Prometheus, no data or a
-query error make a verdict inconclusive — exit 2 unless ``--allow-inconclusive`` — never 0.
+run (``--run``, default: the newest run that is up). Log-based SLOs are counted by the log store:
+the setting ``logstore_url`` (``STORMCHECK_LOGSTORE_URL``), else the run's OpenSearch node. Each
+backend is looked up only when a selected SLO needs it. An unreachable backend, no data, a stale
+log store or a query error make a verdict inconclusive — exit 2 unless
+``--allow-inconclusive`` — never 0.
+
+With ``--run RUN`` the verdicts (and the gate's own) are merged by name into the run's
+``verdicts.json`` and a ``verdict`` event goes on its timeline (:mod:`stormcheck.slo.records`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from stormcheck.cli import CliState, pass_state
 from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.commands.slo import default_slo_dir
-from stormcheck.errors import ConfigError
+from stormcheck.errors import ConfigError, RunNotFoundError
 from stormcheck.paths import project_root
-from stormcheck.runs import find_run
+from stormcheck.runs import RunFolder, find_run
 from stormcheck.settings import Settings
 from stormcheck.slo.evaluate import DEFAULT_MAX_STALENESS_S, evaluate_all, gate_verdict
 from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import Slo
+from stormcheck.slo.records import record_gate
 from stormcheck.slo.window import parse_window, window_since
 from stormcheck.verdict import gate_exit_code
 
-__all__ = ["COMMANDS", "prometheus_url"]
+if TYPE_CHECKING:
+    from stormcheck.logstore.store import LogStore
+
+__all__ = ["COMMANDS", "logstore_url", "prometheus_url"]
+
+
+def _run_folder(settings: Settings, run_id: str | None) -> RunFolder:
+    runs = (
+        settings.runs_dir if settings.runs_dir.is_absolute() else project_root() / settings.runs_dir
+    )
+    return find_run(runs, run_id)
 
 
 def prometheus_url(settings: Settings, run_id: str | None) -> str:
     """The setting ``prometheus_url``, else the Prometheus endpoint in the run's file."""
     if settings.prometheus_url and run_id is None:
         return settings.prometheus_url
-    runs = (
-        settings.runs_dir if settings.runs_dir.is_absolute() else project_root() / settings.runs_dir
-    )
-    manifest = find_run(runs, run_id).read_manifest()
+    manifest = _run_folder(settings, run_id).read_manifest()
     try:
         return str(manifest.components["prometheus"]["endpoints"]["prometheus"])
     except KeyError:
         raise ConfigError(
             f"run {manifest.run_id} has no Prometheus endpoint; set STORMCHECK_PROMETHEUS_URL"
         ) from None
+
+
+def logstore_url(settings: Settings, run_id: str | None) -> str:
+    """The setting ``logstore_url``, else the OpenSearch endpoint in the run's file."""
+    if settings.logstore_url and run_id is None:
+        return settings.logstore_url
+    manifest = _run_folder(settings, run_id).read_manifest()
+    try:
+        return str(manifest.components["opensearch"]["endpoints"]["opensearch"])
+    except KeyError:
+        raise ConfigError(
+            f"run {manifest.run_id} has no log store (OpenSearch); set STORMCHECK_LOGSTORE_URL"
+        ) from None
+
+
+def _log_stores(
+    settings: Settings, run_id: str | None, slos: tuple[Slo, ...]
+) -> dict[str, LogStore]:
+    """A store per backend the log-based SLOs need; none (so they are inconclusive) if unknown."""
+    backends = sorted({s.sli.backend for s in slos if isinstance(s.sli, LogRatioSli)})
+    if not backends:
+        return {}
+    try:
+        url = logstore_url(settings, run_id)
+    except (ConfigError, RunNotFoundError) as exc:
+        click.echo(f"note: log-based SLOs cannot be counted: {exc}", err=True)
+        return {}
+    # imported here: the search clients cost ~1.5 s of every CLI start otherwise
+    from stormcheck.logstore.backends import connect
+
+    return {backend: connect(backend, url) for backend in backends}
 
 
 def _select(slos: tuple[Slo, ...], names: tuple[str, ...]) -> tuple[Slo, ...]:
@@ -69,7 +116,12 @@ def _select(slos: tuple[Slo, ...], names: tuple[str, ...]) -> tuple[Slo, ...]:
 @click.option("--since", metavar="D", help="The window of length D ending now (default 1h).")
 @click.option("--allow-inconclusive", is_flag=True, help="Exit 0 on inconclusive verdicts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
-@click.option("--run", "run_id", metavar="RUN", help="Take Prometheus from this run's file.")
+@click.option(
+    "--run",
+    "run_id",
+    metavar="RUN",
+    help="Take the backends from this run's file and record the verdicts in the run.",
+)
 @click.option(
     "--max-staleness",
     type=float,
@@ -98,17 +150,31 @@ def gate(
     settings = state.settings()
     window = parse_window(window_text) if window_text else window_since(since or "1h")
     slos = _select(load_slos(slo_files(slo_paths or (default_slo_dir(),))), names)
-    url = prometheus_url(settings, run_id)
-    with PrometheusClient(url) as client:
-        verdicts = evaluate_all(slos, window, client, max_staleness_s=max_staleness)
+    folder = _run_folder(settings, run_id) if run_id is not None else None
+    url = prometheus_url(settings, run_id) if any(not s.is_log_based for s in slos) else None
+    stores = _log_stores(settings, run_id, slos)
+    try:
+        if url is None:
+            verdicts = evaluate_all(slos, window, None, logs=stores)
+        else:
+            with PrometheusClient(url) as client:
+                verdicts = evaluate_all(
+                    slos, window, client, logs=stores, max_staleness_s=max_staleness
+                )
+    finally:
+        for store in stores.values():
+            store.close()
     overall = gate_verdict(verdicts)
     allowed = allow_inconclusive or settings.allow_inconclusive
     code = gate_exit_code(overall, allow_inconclusive=allowed)
+    if folder is not None:
+        record_gate(folder, verdicts, overall, exit_code=code, window=window)
     if as_json:
         document = {
             "outcome": overall.outcome.value,
             "exit_code": code,
             "prometheus": url,
+            "log_stores": {backend: getattr(store, "url", "") for backend, store in stores.items()},
             "window": {"start_ms": window.start_ms, "end_ms": window.end_ms},
             "gate": overall.to_dict(),
             "verdicts": [v.to_dict() for v in verdicts],
@@ -118,6 +184,8 @@ def gate(
         for verdict in verdicts:
             click.echo(verdict.explain())
         click.echo(f"gate: {overall.outcome.value.upper()} - {overall.reason} (exit {code})")
+    if folder is not None:
+        click.echo(f"verdicts: {folder.verdicts_path}", err=True)
     ctx.exit(code)
 
 

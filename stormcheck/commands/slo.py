@@ -8,7 +8,7 @@ import click
 
 from stormcheck.paths import project_root
 from stormcheck.slo.loader import load_slo_files, load_slos, slo_files
-from stormcheck.slo.rules import render_rule_file
+from stormcheck.slo.rules import render_rule_file, skipped_slos
 
 __all__ = ["COMMANDS", "default_slo_dir"]
 
@@ -49,11 +49,14 @@ def rules(paths: tuple[Path, ...], output: Path | None) -> None:
     """Generate the Prometheus rule file for the SLOs of PATHS (default: platform/slo/)."""
     slos = load_slos(slo_files(paths or (default_slo_dir(),)))
     text = render_rule_file(slos)
+    skipped = skipped_slos(slos)
+    for slo, why in skipped:
+        click.echo(f"note: {slo.located}: {slo.name} skipped: {why}", err=True)
     if output is None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"{len(slos)} SLO(s) -> {output}", err=True)
+        click.echo(f"{len(slos) - len(skipped)} SLO(s) -> {output}", err=True)
 
 
 COMMANDS = (slo,)

@@ -15,6 +15,7 @@ from stormcheck.errors import ConfigError
 from stormcheck.observability.rules import RuleSet, load_rules, metric_names, observability_dir
 from stormcheck.paths import project_root
 from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.model import RatioSli
 
 __all__ = ["dashboard_exprs", "used_metrics"]
 
@@ -63,6 +64,8 @@ def used_metrics(root: Path | None = None) -> dict[str, set[str]]:
             for name in rules.source_metrics(expr):
                 users.setdefault(name, set()).add(f"dashboard:{dashboard}")
     for slo in load_slos(slo_files([(root or project_root()) / "platform" / "slo"])):
+        if not isinstance(slo.sli, RatioSli):
+            continue  # answered by the log store, not by Prometheus
         for query in (slo.sli.good, slo.sli.total):
             for name in metric_names(query):
                 users.setdefault(name, set()).add(f"slo:{slo.name}")

@@ -1,10 +1,14 @@
 """SLOs: OpenSLO v1 definitions, Prometheus rules generated from them, and verdicts over windows.
 
-* :mod:`~stormcheck.slo.model` — the :class:`Slo` and its ratio SLI;
+* :mod:`~stormcheck.slo.model` — the :class:`Slo` and its ratio SLI over Prometheus counters;
+* :mod:`~stormcheck.slo.log_sli` — a ratio SLI over log lines, answered by the log store;
 * :mod:`~stormcheck.slo.loader` — OpenSLO YAML → SLOs, with located errors;
 * :mod:`~stormcheck.slo.budget` — budget spent, burn rates, burn-rate alert thresholds;
 * :mod:`~stormcheck.slo.rules` — recording rules and multi-window multi-burn-rate alerts;
-* :mod:`~stormcheck.slo.evaluate` — ``evaluate(slo, window, client)`` → :class:`Verdict`;
+* :mod:`~stormcheck.slo.evaluate` — ``evaluate(slo, window, client, logs=...)`` → :class:`Verdict`
+  (log-based SLOs through :mod:`~stormcheck.slo.log_evaluate`; both judged by
+  :mod:`~stormcheck.slo.judge`);
+* :mod:`~stormcheck.slo.records` — a gate's verdicts merged into a run's ``verdicts.json``;
 * :mod:`~stormcheck.slo.joint` — two backends' counts of the same window must agree;
 * :mod:`~stormcheck.slo.assertions` — ``assert_met`` for tests.
 """

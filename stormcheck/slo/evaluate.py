@@ -11,25 +11,30 @@ an error, no samples (fewer than two per series in the window — always the cas
 shorter than the scrape interval), no traffic (0 events), a good count above the total (the
 queries do not count the same events), a window that has not ended, and a stale backend (no
 sample of the total series within ``max_staleness_s`` before the window's end).
+
+A log-based SLO is counted by the log store instead (:mod:`stormcheck.slo.log_evaluate`);
+:func:`evaluate` sends each SLO to the backend that answers it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from stormcheck.clients.prometheus import Vector
 from stormcheck.errors import BackendError
-from stormcheck.slo.budget import budget_spent, burn_rate
-from stormcheck.slo.model import Slo, format_duration
+from stormcheck.slo.judge import judge_ratio, verdict_name, with_details
+from stormcheck.slo.log_sli import LogRatioSli
+from stormcheck.slo.model import RatioSli, Slo, format_duration
 from stormcheck.verdict import Evidence, Verdict, Window, combine
+
+if TYPE_CHECKING:
+    from stormcheck.logstore.store import LogStore
 
 __all__ = ["DEFAULT_MAX_STALENESS_S", "QueryClient", "evaluate", "evaluate_all", "gate_verdict"]
 
 DEFAULT_MAX_STALENESS_S = 60.0
-# Prometheus computes good and total separately; their ratio may exceed 1 by rounding only.
-_RATIO_SLACK = 1e-9
 
 
 class QueryClient(Protocol):
@@ -52,24 +57,48 @@ def _describe(window: Window) -> str:
 def evaluate(
     slo: Slo,
     window: Window,
-    client: QueryClient,
+    client: QueryClient | None,
     *,
+    logs: LogStore | None = None,
     max_staleness_s: float = DEFAULT_MAX_STALENESS_S,
+    settle_ms: int = 0,
     now_s: float | None = None,
 ) -> Verdict:
-    """The verdict of ``slo`` over ``window``, from the Prometheus behind ``client``.
+    """The verdict of ``slo`` over ``window``, from Prometheus (``client``) or the log store (``logs``).
 
-    Never raises for a backend problem: that is an ``inconclusive`` verdict saying what went wrong.
+    A backend the SLO needs but that is not given makes the verdict ``inconclusive``. Never
+    raises for a backend problem: that is an ``inconclusive`` verdict saying what went wrong.
     """
-    name = f"slo/{slo.name}"
+    if slo.is_log_based:
+        # imported here: stormcheck.logstore loads both search clients (~1.5 s), which every
+        # CLI start would pay through stormcheck.slo
+        from stormcheck.slo.log_evaluate import evaluate_logs
+
+        return evaluate_logs(slo, window, logs, settle_ms=settle_ms, now_s=now_s)
+    assert isinstance(slo.sli, RatioSli)
+    return _evaluate_prometheus(
+        slo, slo.sli, window, client, max_staleness_s=max_staleness_s, now_s=now_s
+    )
+
+
+def _evaluate_prometheus(
+    slo: Slo,
+    sli: RatioSli,
+    window: Window,
+    client: QueryClient | None,
+    *,
+    max_staleness_s: float,
+    now_s: float | None,
+) -> Verdict:
+    name = verdict_name(slo)
     span = format_duration(window.seconds)
     at = window.end_ms / 1000
-    good_query = slo.sli.good_increase(span)
-    total_query = slo.sli.total_increase(span)
-    freshness_query = f"max(timestamp({slo.sli.total}))"
+    good_query = sli.good_increase(span)
+    total_query = sli.total_increase(span)
+    freshness_query = f"max(timestamp({sli.total}))"
     base = Evidence(
         description=f"SLI of {slo.name} over {_describe(window)}",
-        source=client.url,
+        source="" if client is None else client.url,
         query=f"({good_query}) / ({total_query})",
         window=window,
         objective=slo.objective,
@@ -82,16 +111,12 @@ def evaluate(
     )
 
     def inconclusive(reason: str, **details: object) -> Verdict:
-        evidence = Evidence(
-            description=base.description,
-            source=base.source,
-            query=base.query,
-            window=window,
-            objective=slo.objective,
-            details={**base.details, **details},
-        )
-        return Verdict.inconclusive(name, reason, evidence)
+        return Verdict.inconclusive(name, reason, with_details(base, **details))
 
+    if client is None:
+        return inconclusive(
+            "no Prometheus to ask: set STORMCHECK_PROMETHEUS_URL or use a run with Prometheus"
+        )
     current = time.time() if now_s is None else now_s
     if at > current:
         return inconclusive(f"the window has not ended yet (it ends {at - current:.0f} s from now)")
@@ -113,57 +138,46 @@ def evaluate(
             f" the window's end ({age})",
             total=total,
         )
-    if total == 0:
-        return inconclusive("no traffic: 0 events in the window, so there is no SLI", total=0.0)
-    if good is None:
+    if good is None and total != 0:
         return inconclusive(
             f"no samples of the good series in the window: {good_query}", total=total
         )
-    if good > total * (1 + _RATIO_SLACK) or good < 0:
-        return inconclusive(
-            f"good ({good:g}) is not between 0 and total ({total:g}): the queries do not count"
-            " the same events",
-            good=good,
-            total=total,
-        )
-    sli = min(good / total, 1.0)
-    spent = budget_spent(sli, window.seconds, slo.objective, slo.period_s)
-    burn = burn_rate(sli, slo.objective)
-    evidence = Evidence(
-        description=base.description,
-        source=base.source,
-        query=base.query,
-        window=window,
-        observed=sli,
-        objective=slo.objective,
-        budget_spent=spent,
-        details={**base.details, "good": good, "total": total, "burn_rate": burn},
-    )
-    summary = (
-        f"over {span}, {spent:.2%} of the {slo.period} error budget spent"
-        f" (burn rate {burn:.2f}x; {good:.6g} good of {total:.6g})"
-    )
-    if sli >= slo.objective:
-        return Verdict.passed(
-            name, f"SLI {sli:.6f} meets objective {slo.objective:g} {summary}", evidence
-        )
-    return Verdict.failed(
-        name, f"SLI {sli:.6f} is below objective {slo.objective:g} {summary}", evidence
-    )
+    return judge_ratio(slo, window, 0.0 if good is None else good, total, base)
 
 
 def evaluate_all(
     slos: Iterable[Slo],
     window: Window,
-    client: QueryClient,
+    client: QueryClient | None,
     *,
+    logs: LogStore | Mapping[str, LogStore] | None = None,
     max_staleness_s: float = DEFAULT_MAX_STALENESS_S,
+    settle_ms: int = 0,
     now_s: float | None = None,
 ) -> list[Verdict]:
-    """One verdict per SLO over the same window, in order."""
-    return [
-        evaluate(slo, window, client, max_staleness_s=max_staleness_s, now_s=now_s) for slo in slos
-    ]
+    """One verdict per SLO over the same window, in order.
+
+    ``logs`` is the log store of log-based SLOs, or one store per backend name (``opensearch``).
+    """
+    verdicts = []
+    for slo in slos:
+        store: LogStore | None = None
+        if not isinstance(logs, Mapping):
+            store = logs
+        elif isinstance(slo.sli, LogRatioSli):
+            store = logs.get(slo.sli.backend)
+        verdicts.append(
+            evaluate(
+                slo,
+                window,
+                client,
+                logs=store,
+                max_staleness_s=max_staleness_s,
+                settle_ms=settle_ms,
+                now_s=now_s,
+            )
+        )
+    return verdicts
 
 
 def gate_verdict(verdicts: Iterable[Verdict], name: str = "slo gate") -> Verdict:

@@ -4,19 +4,38 @@ The typical pair is the 5xx responses counted by Prometheus and the ERROR lines 
 holds for the same window: when one side has events the other lacks, a signal is being lost
 (a scrape gap, a log shipper that dropped lines). :func:`counts_agree` compares two counts within
 a stated tolerance and, when they disagree, says which side is missing how many.
+
+Sides: :class:`PrometheusEventCount` (the increase of counters) and :class:`LogEventCount`
+(log documents in the window, through a freshness-checked
+:class:`~stormcheck.logstore.LogReader`: logs that do not reach the window's end cannot be
+counted, so that side is inconclusive rather than short). :func:`error_lines` and
+:func:`server_error_lines` build the usual log sides.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from stormcheck.errors import BackendError
+from stormcheck.logstore.query import DEFAULT_INDEX
+from stormcheck.logstore.reader import LogReader
+from stormcheck.logstore.store import LogStore
 from stormcheck.slo.evaluate import QueryClient
+from stormcheck.slo.log_sli import LogSelector
 from stormcheck.slo.model import format_duration
 from stormcheck.verdict import Evidence, Verdict, Window
 
-__all__ = ["EventCount", "PrometheusEventCount", "Tolerance", "counts_agree"]
+__all__ = [
+    "EventCount",
+    "LogEventCount",
+    "PrometheusEventCount",
+    "Tolerance",
+    "counts_agree",
+    "error_lines",
+    "server_error_lines",
+]
 
 
 class EventCount(Protocol):
@@ -59,6 +78,60 @@ class PrometheusEventCount:
         expr = f"sum(increase({self.selector}[{format_duration(window.seconds)}]))"
         value = self.client.query_vector(expr, window.end_ms / 1000).single_value()
         return 0.0 if value is None else value
+
+
+@dataclass(frozen=True, slots=True)
+class LogEventCount:
+    """Events counted by the log store: documents ``selector`` picks in the window.
+
+    The count is checked for freshness first (:class:`~stormcheck.logstore.LogReader`): when the
+    newest document of the index is older than the window's end plus ``settle_ms``, or the store
+    cannot answer, :meth:`count` raises :class:`BackendError` with that reason.
+    """
+
+    store: LogStore
+    selector: LogSelector
+    label: str = "log store"
+    settle_ms: int = 0
+
+    @property
+    def query(self) -> str:
+        """The selection, with the window left out."""
+        return f"count({self.selector.describe()})"
+
+    def count(self, window: Window) -> float:
+        """The number of matching documents with ``@timestamp`` in ``window``."""
+        answer = LogReader(self.store, settle_ms=self.settle_ms).count(self.selector.query(window))
+        if answer.value is None:
+            raise BackendError(answer.reason)
+        return float(answer.value)
+
+
+def error_lines(
+    store: LogStore,
+    filters: Mapping[str, str | int] | None = None,
+    *,
+    index: str = DEFAULT_INDEX,
+    label: str = "log store ERROR lines",
+    settle_ms: int = 0,
+) -> LogEventCount:
+    """The log side counting ERROR lines (``level=error``) that also match ``filters``."""
+    selector = LogSelector(index=index, filters={**(filters or {}), "level": "error"})
+    return LogEventCount(store, selector, label, settle_ms)
+
+
+def server_error_lines(
+    store: LogStore,
+    filters: Mapping[str, str | int] | None = None,
+    *,
+    index: str = DEFAULT_INDEX,
+    label: str = "log store 5xx lines",
+    settle_ms: int = 0,
+) -> LogEventCount:
+    """The log side counting request lines answered 5xx (``500 <= status < 600``) that also
+    match ``filters``."""
+    selector = LogSelector(index=index, filters=dict(filters or {}), status_range=(500, 600))
+    return LogEventCount(store, selector, label, settle_ms)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

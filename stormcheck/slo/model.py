@@ -1,9 +1,10 @@
-"""The SLO as the engine understands it: a ratio SLI over Prometheus counters and one objective.
+"""The SLO as the engine understands it: a ratio SLI and one objective.
 
 This is the subset of OpenSLO v1 the engine evaluates and turns into rules (see
 :mod:`stormcheck.slo.loader` for the YAML side): ``kind: SLO`` with an inline
-``indicator.spec.ratioMetric`` (``counter: true``; ``good`` and ``total`` Prometheus queries),
-a rolling ``timeWindow`` and one ``objectives[].target``; ``budgetingMethod: Occurrences``.
+``indicator.spec.ratioMetric`` (``counter: true``; ``good`` and ``total`` Prometheus queries, or
+log-store selectors — :mod:`stormcheck.slo.log_sli`), a rolling ``timeWindow`` and one
+``objectives[].target``; ``budgetingMethod: Occurrences``.
 
 A query names the counter series to count: an instant-vector selector such as
 ``haproxy_backend_http_responses_total{proxy="checkout",code!="5xx"}``. The engine wraps it as
@@ -15,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from stormcheck.slo.log_sli import LogRatioSli
 
 __all__ = [
     "DURATION_UNITS",
@@ -90,7 +93,7 @@ class Slo:
     name: str
     service: str
     description: str
-    sli: RatioSli
+    sli: RatioSli | LogRatioSli
     objective: float
     period_s: int
     source: Path | None = None
@@ -101,6 +104,11 @@ class Slo:
             raise ValueError(f"SLO {self.name!r}: objective {self.objective} is not in (0, 1)")
         if self.period_s <= 0:
             raise ValueError(f"SLO {self.name!r}: period {self.period_s} s is not positive")
+
+    @property
+    def is_log_based(self) -> bool:
+        """Whether the log store answers this SLO (it then has no PromQL and no rules)."""
+        return isinstance(self.sli, LogRatioSli)
 
     @property
     def error_budget(self) -> float:

@@ -56,3 +56,55 @@ def load_one(folder: Path, document: str, *, check_promql: bool = False) -> Slo:
     path.write_text(document, encoding="utf-8")
     (slo,) = load_slos([path], check_promql=check_promql)
     return slo
+
+
+LOG_FILTERS = (
+    "service: shop\n                logger: shop.access\n                route: /api/v1/orders"
+)
+
+
+def log_slo_document(
+    name: str,
+    *,
+    index: str = "logs-*",
+    target: float = 0.999,
+    period: str = "30d",
+    source: str = "OpenSearch",
+    good_status: str = "status: {gte: 100, lt: 500}",
+) -> str:
+    """One ``kind: SLO`` document whose good/total are log-store selections (the shop's lines)."""
+    return f"""\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: {name}
+spec:
+  service: checkout
+  budgetingMethod: Occurrences
+  timeWindow:
+    - duration: {period}
+      isRolling: true
+  objectives:
+    - target: {target}
+  indicator:
+    metadata:
+      name: {name}-ratio
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            type: {source}
+            spec:
+              index: '{index}'
+              filters:
+                {LOG_FILTERS}
+              {good_status}
+        total:
+          metricSource:
+            type: {source}
+            spec:
+              index: '{index}'
+              filters:
+                {LOG_FILTERS}
+"""

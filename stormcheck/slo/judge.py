@@ -1,0 +1,69 @@
+"""From counted events to a verdict: the part of an evaluation every SLI source shares.
+
+Whether good and total came from Prometheus counters or from log lines, the rest is the same:
+no events is ``inconclusive`` (no traffic, so no SLI); a good count outside ``[0, total]`` means
+the two queries do not count the same events (``inconclusive``); otherwise the SLI is
+good/total, the verdict ``pass`` when it meets the objective and ``fail`` when not, and the
+evidence gains the SLI, the budget spent and the burn rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from stormcheck.slo.budget import budget_spent, burn_rate
+from stormcheck.slo.model import Slo, format_duration
+from stormcheck.verdict import Evidence, Verdict, Window
+
+__all__ = ["judge_ratio", "verdict_name", "with_details"]
+
+# good and total are answered separately; their ratio may exceed 1 by rounding only.
+_RATIO_SLACK = 1e-9
+
+
+def verdict_name(slo: Slo) -> str:
+    """The name of an SLO's verdict: ``slo/<name>``."""
+    return f"slo/{slo.name}"
+
+
+def with_details(evidence: Evidence, **details: object) -> Evidence:
+    """``evidence`` with ``details`` added."""
+    return replace(evidence, details={**evidence.details, **details})
+
+
+def judge_ratio(slo: Slo, window: Window, good: float, total: float, evidence: Evidence) -> Verdict:
+    """The verdict of ``slo`` over ``window`` from its counts; ``evidence`` says how they were got."""
+    name = verdict_name(slo)
+    if total == 0:
+        return Verdict.inconclusive(
+            name,
+            "no traffic: 0 events in the window, so there is no SLI",
+            with_details(evidence, good=good, total=0.0),
+        )
+    if good > total * (1 + _RATIO_SLACK) or good < 0:
+        return Verdict.inconclusive(
+            name,
+            f"good ({good:g}) is not between 0 and total ({total:g}): the queries do not count"
+            " the same events",
+            with_details(evidence, good=good, total=total),
+        )
+    sli = min(good / total, 1.0)
+    spent = budget_spent(sli, window.seconds, slo.objective, slo.period_s)
+    burn = burn_rate(sli, slo.objective)
+    measured = replace(
+        with_details(evidence, good=good, total=total, burn_rate=burn),
+        observed=sli,
+        objective=slo.objective,
+        budget_spent=spent,
+    )
+    summary = (
+        f"over {format_duration(window.seconds)}, {spent:.2%} of the {slo.period} error budget"
+        f" spent (burn rate {burn:.2f}x; {good:.6g} good of {total:.6g})"
+    )
+    if sli >= slo.objective:
+        return Verdict.passed(
+            name, f"SLI {sli:.6f} meets objective {slo.objective:g} {summary}", measured
+        )
+    return Verdict.failed(
+        name, f"SLI {sli:.6f} is below objective {slo.objective:g} {summary}", measured
+    )
