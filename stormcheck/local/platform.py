@@ -47,9 +47,18 @@ def _endpoints(container: Container, component: Component) -> dict[str, str]:
     for port, (name, template) in component.ports.items():
         bindings = ports.get(f"{port}/tcp") or []
         if not bindings:
+            _raise_if_exited(container, component)  # an exited container publishes no port
             raise PlatformError(f"{component.name}: port {port} is not published")
         found[name] = template.format(host="127.0.0.1", port=bindings[0]["HostPort"])
     return found
+
+
+def _raise_if_exited(container: Container, component: Component) -> None:
+    if container.status in ("exited", "dead"):
+        raise NotReadyError(
+            f"{component.name} exited (code {container.attrs['State']['ExitCode']}) before it was"
+            f" ready; last log lines:\n{_log_tail(container)}"
+        )
 
 
 def _log_tail(container: Container, lines: int = 20) -> str:
@@ -67,11 +76,7 @@ def _wait_ready(
     last = "not checked yet"
     while time.monotonic() < deadline:
         container.reload()
-        if container.status in ("exited", "dead"):
-            raise NotReadyError(
-                f"{component.name} exited (code {container.attrs['State']['ExitCode']}) before it was"
-                f" ready; last log lines:\n{_log_tail(container)}"
-            )
+        _raise_if_exited(container, component)
         try:
             component.ready(endpoints)
             return time.monotonic() - started
