@@ -6,7 +6,11 @@
 - :mod:`~stormcheck.logstore.backends`: the registry, :func:`connect`;
 - :mod:`~stormcheck.logstore.reader`: :class:`LogReader`, whose answers are ``inconclusive`` when
   the logs do not cover the window;
-- :mod:`~stormcheck.logstore.template`: the index template shared with the shipper and Helm.
+- :mod:`~stormcheck.logstore.template`: the index template shared with the shipper and Helm;
+- :mod:`~stormcheck.logstore.components`: the ``opensearch`` and ``shipper`` components of a local
+  run, and :func:`~stormcheck.logstore.components.prepare_log_store`;
+- :mod:`~stormcheck.logstore.ingestion`: :class:`~stormcheck.logstore.ingestion.IngestionWatch`,
+  the measured lag from an API response to its log line being searchable.
 """
 
 from __future__ import annotations

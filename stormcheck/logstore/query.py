@@ -45,6 +45,7 @@ KEYWORD_FIELDS = frozenset(
         "container",
         "stream",
         "run",
+        "role",
     }
 )
 #: Every field of the index template's mapping (a static test keeps the two equal).
@@ -55,6 +56,7 @@ LOG_FIELDS = KEYWORD_FIELDS | {
     "status",
     "duration_ms",
     "exception",
+    "partial",
 }
 _FILTERABLE = KEYWORD_FIELDS | {"status"}
 
