@@ -58,8 +58,11 @@ bench: images tools
 # The running Docker engine is kept: a second one must never be started.
 ci-cold:
 	@cold=$$(mktemp -d /tmp/stormcheck-cold.XXXXXX); echo "cold caches in $$cold"; \
-	if [ -x $(BIN)/stormcheck ]; then $(BIN)/stormcheck images prune || true; fi; \
-	docker builder prune -af >/dev/null 2>&1 || true; \
+	if docker info >/dev/null 2>&1; then \
+	    docker images -q --filter label=stormcheck.managed=true | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true; \
+	    docker builder prune -af >/dev/null 2>&1 || true; \
+	    echo "removed the project's images: $$(docker images -q --filter label=stormcheck.managed=true | wc -l) left"; \
+	fi; \
 	rm -rf $(VENV); \
 	start=$$(date +%s); \
 	env XDG_CACHE_HOME=$$cold/xdg UV_CACHE_DIR=$$cold/uv PIP_CACHE_DIR=$$cold/pip \
