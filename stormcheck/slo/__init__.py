@@ -7,7 +7,8 @@
 * :mod:`~stormcheck.slo.rules` — recording rules and multi-window multi-burn-rate alerts;
 * :mod:`~stormcheck.slo.evaluate` — ``evaluate(slo, window, client, logs=...)`` → :class:`Verdict`
   (log-based SLOs through :mod:`~stormcheck.slo.log_evaluate`; both judged by
-  :mod:`~stormcheck.slo.judge`);
+  :mod:`~stormcheck.slo.judge`; ``use_recordings=True`` reads recorded error ratios instead of
+  raw counters where the SLO's recording rules cover the window);
 * :mod:`~stormcheck.slo.records` — a gate's verdicts merged into a run's ``verdicts.json``;
 * :mod:`~stormcheck.slo.joint` — two backends' counts of the same window must agree;
 * :mod:`~stormcheck.slo.assertions` — ``assert_met`` for tests.

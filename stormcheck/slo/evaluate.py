@@ -12,6 +12,19 @@ shorter than the scrape interval), no traffic (0 events), a good count above the
 queries do not count the same events), a window that has not ended, and a stale backend (no
 sample of the total series within ``max_staleness_s`` before the window's end).
 
+With ``use_recordings``, a window whose length the SLO's recording rules record (5m, 30m, 1h,
+2h, 6h, 1d, 3d: :func:`~stormcheck.slo.rules.recorded_windows`) is read from the recorded error
+ratio instead — ``slo:sli_error:ratio_rate1h{slo="<name>"}`` — one sample rather than every raw
+sample of the window. Rules are evaluated on their own schedule, so the newest recorded sample
+at or before the window's end is used when it is at most ``recording_lag_s`` older than that
+end; the verdict then covers the window of the same length ending at that sample, and its
+evidence names the series, the sample's time and the lag. Another length, or no recent enough
+sample, falls back to the raw counters (the evidence says why). The recorded ratio gives no
+counts, so that evidence has ``error_ratio`` instead of ``good``/``total``; a recording of a
+window with no traffic is NaN (0/0), ``inconclusive`` as no traffic. One difference: where the
+good series does not exist but total has events, the rule records an error ratio of 1 (every
+event bad), whereas the raw path is ``inconclusive``.
+
 A log-based SLO is counted by the log store instead (:mod:`stormcheck.slo.log_evaluate`);
 :func:`evaluate` sends each SLO to the backend that answers it.
 """
@@ -24,17 +37,27 @@ from typing import TYPE_CHECKING, Protocol
 
 from stormcheck.clients.prometheus import Vector
 from stormcheck.errors import BackendError
-from stormcheck.slo.judge import judge_ratio, verdict_name, with_details
+from stormcheck.slo.judge import judge_error_ratio, judge_ratio, verdict_name, with_details
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import RatioSli, Slo, format_duration
+from stormcheck.slo.rules import record_name, recorded_windows
 from stormcheck.verdict import Evidence, Verdict, Window, combine
 
 if TYPE_CHECKING:
     from stormcheck.logstore.store import LogStore
 
-__all__ = ["DEFAULT_MAX_STALENESS_S", "QueryClient", "evaluate", "evaluate_all", "gate_verdict"]
+__all__ = [
+    "DEFAULT_MAX_STALENESS_S",
+    "DEFAULT_RECORDING_LAG_S",
+    "QueryClient",
+    "evaluate",
+    "evaluate_all",
+    "gate_verdict",
+]
 
 DEFAULT_MAX_STALENESS_S = 60.0
+# Prometheus' default rule evaluation interval: a recording is at most this old at any instant.
+DEFAULT_RECORDING_LAG_S = 60.0
 
 
 class QueryClient(Protocol):
@@ -63,11 +86,15 @@ def evaluate(
     max_staleness_s: float = DEFAULT_MAX_STALENESS_S,
     settle_ms: int = 0,
     now_s: float | None = None,
+    use_recordings: bool = False,
+    recording_lag_s: float = DEFAULT_RECORDING_LAG_S,
 ) -> Verdict:
     """The verdict of ``slo`` over ``window``, from Prometheus (``client``) or the log store (``logs``).
 
-    A backend the SLO needs but that is not given makes the verdict ``inconclusive``. Never
-    raises for a backend problem: that is an ``inconclusive`` verdict saying what went wrong.
+    ``use_recordings`` reads the SLO's recorded error ratio where one covers the window (see the
+    module's docstring); it has no effect on log-based SLOs. A backend the SLO needs but that is
+    not given makes the verdict ``inconclusive``. Never raises for a backend problem: that is an
+    ``inconclusive`` verdict saying what went wrong.
     """
     if slo.is_log_based:
         # imported here: stormcheck.logstore loads both search clients (~1.5 s), which every
@@ -77,7 +104,13 @@ def evaluate(
         return evaluate_logs(slo, window, logs, settle_ms=settle_ms, now_s=now_s)
     assert isinstance(slo.sli, RatioSli)
     return _evaluate_prometheus(
-        slo, slo.sli, window, client, max_staleness_s=max_staleness_s, now_s=now_s
+        slo,
+        slo.sli,
+        window,
+        client,
+        max_staleness_s=max_staleness_s,
+        now_s=now_s,
+        recording_lag_s=recording_lag_s if use_recordings else None,
     )
 
 
@@ -89,6 +122,7 @@ def _evaluate_prometheus(
     *,
     max_staleness_s: float,
     now_s: float | None,
+    recording_lag_s: float | None,
 ) -> Verdict:
     name = verdict_name(slo)
     span = format_duration(window.seconds)
@@ -120,6 +154,13 @@ def _evaluate_prometheus(
     current = time.time() if now_s is None else now_s
     if at > current:
         return inconclusive(f"the window has not ended yet (it ends {at - current:.0f} s from now)")
+    if recording_lag_s is not None:
+        recorded = _from_recording(
+            slo, sli, window, client, lag_s=recording_lag_s, max_staleness_s=max_staleness_s
+        )
+        if isinstance(recorded, Verdict):
+            return recorded
+        base = with_details(base, recording=recorded)
     try:
         total = client.query_vector(total_query, at).single_value()
         good = client.query_vector(good_query, at).single_value()
@@ -131,18 +172,90 @@ def _evaluate_prometheus(
             f"no samples of the total series in the window (an increase needs two samples;"
             f" a window shorter than the scrape interval has none): {total_query}"
         )
-    if latest is None or at - latest > max_staleness_s:
-        age = "none in the last 5m" if latest is None else f"the newest is {at - latest:.0f} s old"
-        return inconclusive(
-            f"stale backend: no sample of the total series within {max_staleness_s:g} s before"
-            f" the window's end ({age})",
-            total=total,
-        )
+    stale = _stale(latest, at, max_staleness_s)
+    if stale is not None:
+        return inconclusive(stale, total=total)
     if good is None and total != 0:
         return inconclusive(
             f"no samples of the good series in the window: {good_query}", total=total
         )
     return judge_ratio(slo, window, 0.0 if good is None else good, total, base)
+
+
+def _stale(latest: float | None, at: float, max_staleness_s: float) -> str | None:
+    """Why the backend is stale at ``at``, or ``None`` when its newest total sample is recent."""
+    if latest is not None and at - latest <= max_staleness_s:
+        return None
+    age = "none in the last 5m" if latest is None else f"the newest is {at - latest:.0f} s old"
+    return (
+        f"stale backend: no sample of the total series within {max_staleness_s:g} s before"
+        f" the window's end ({age})"
+    )
+
+
+def _from_recording(
+    slo: Slo,
+    sli: RatioSli,
+    window: Window,
+    client: QueryClient,
+    *,
+    lag_s: float,
+    max_staleness_s: float,
+) -> Verdict | str:
+    """The verdict from the recorded error ratio, or why the raw counters must answer instead."""
+    span = format_duration(window.seconds)
+    if window.seconds not in recorded_windows(slo):
+        recorded = ", ".join(format_duration(w) for w in recorded_windows(slo))
+        return f"no recording of a {span} window (recorded: {recorded}); counted from the counters"
+    series = f'{record_name(round(window.seconds))}{{slo="{slo.name}"}}'
+    at = window.end_ms / 1000
+    try:
+        recorded_at = client.query_vector(f"timestamp({series})", at).single_value()
+        if recorded_at is None or at - recorded_at > lag_s:
+            return (
+                f"no sample of {series} in the {lag_s:g} s before the window's end; counted from"
+                " the counters"
+            )
+        error_ratio = client.query_vector(series, recorded_at).single_value()
+        latest = client.query_vector(f"max(timestamp({sli.total}))", recorded_at).single_value()
+    except BackendError as exc:
+        return Verdict.inconclusive(
+            verdict_name(slo),
+            f"could not measure: {exc}",
+            Evidence(
+                description=f"SLI of {slo.name} over {_describe(window)} from {series}",
+                source=client.url,
+                query=f"1 - {series}",
+                window=window,
+                objective=slo.objective,
+                details={"slo_file": slo.located, "recorded_series": series},
+            ),
+        )
+    end_ms = round(recorded_at * 1000)
+    covered = Window(end_ms - (window.end_ms - window.start_ms), end_ms)
+    evidence = Evidence(
+        description=f"SLI of {slo.name} over {_describe(covered)} from its recording rule",
+        source=client.url,
+        query=f"1 - {series}",
+        window=covered,
+        objective=slo.objective,
+        details={
+            "slo_file": slo.located,
+            "recorded_series": series,
+            "recorded_at_ms": end_ms,
+            "recording_lag_s": round(at - recorded_at, 3),
+            "requested_window": [window.start_ms, window.end_ms],
+            "period": slo.period,
+        },
+    )
+    if error_ratio is None:
+        return f"{series} vanished between two queries; counted from the counters"
+    stale = _stale(latest, recorded_at, max_staleness_s)
+    if stale is not None:
+        return Verdict.inconclusive(
+            verdict_name(slo), stale, with_details(evidence, error_ratio=error_ratio)
+        )
+    return judge_error_ratio(slo, covered, error_ratio, evidence)
 
 
 def evaluate_all(
@@ -154,10 +267,13 @@ def evaluate_all(
     max_staleness_s: float = DEFAULT_MAX_STALENESS_S,
     settle_ms: int = 0,
     now_s: float | None = None,
+    use_recordings: bool = False,
+    recording_lag_s: float = DEFAULT_RECORDING_LAG_S,
 ) -> list[Verdict]:
     """One verdict per SLO over the same window, in order.
 
-    ``logs`` is the log store of log-based SLOs, or one store per backend name (``opensearch``).
+    ``logs`` is the log store of log-based SLOs, or one store per backend name (``opensearch``);
+    ``use_recordings`` and ``recording_lag_s`` are :func:`evaluate`'s.
     """
     verdicts = []
     for slo in slos:
@@ -175,6 +291,8 @@ def evaluate_all(
                 max_staleness_s=max_staleness_s,
                 settle_ms=settle_ms,
                 now_s=now_s,
+                use_recordings=use_recordings,
+                recording_lag_s=recording_lag_s,
             )
         )
     return verdicts

@@ -9,13 +9,14 @@ evidence gains the SLI, the budget spent and the burn rate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from stormcheck.slo.budget import budget_spent, burn_rate
 from stormcheck.slo.model import Slo, format_duration
 from stormcheck.verdict import Evidence, Verdict, Window
 
-__all__ = ["judge_ratio", "verdict_name", "with_details"]
+__all__ = ["judge_error_ratio", "judge_ratio", "verdict_name", "with_details"]
 
 # good and total are answered separately; their ratio may exceed 1 by rounding only.
 _RATIO_SLACK = 1e-9
@@ -47,18 +48,49 @@ def judge_ratio(slo: Slo, window: Window, good: float, total: float, evidence: E
             " the same events",
             with_details(evidence, good=good, total=total),
         )
-    sli = min(good / total, 1.0)
+    return _judge_sli(
+        slo,
+        window,
+        min(good / total, 1.0),
+        with_details(evidence, good=good, total=total),
+        f"; {good:.6g} good of {total:.6g}",
+    )
+
+
+def judge_error_ratio(slo: Slo, window: Window, error_ratio: float, evidence: Evidence) -> Verdict:
+    """The verdict of ``slo`` from a recorded share of bad events (NaN: 0/0, no traffic)."""
+    name = verdict_name(slo)
+    if math.isnan(error_ratio):
+        return Verdict.inconclusive(
+            name,
+            "no traffic: the recorded error ratio is NaN (0 events in the window), so there is"
+            " no SLI",
+            with_details(evidence, error_ratio=error_ratio),
+        )
+    if not -_RATIO_SLACK <= error_ratio <= 1 + _RATIO_SLACK:
+        return Verdict.inconclusive(
+            name,
+            f"the recorded error ratio {error_ratio:g} is not between 0 and 1: its good and total"
+            " queries do not count the same events",
+            with_details(evidence, error_ratio=error_ratio),
+        )
+    sli = min(max(1 - error_ratio, 0.0), 1.0)
+    return _judge_sli(slo, window, sli, with_details(evidence, error_ratio=error_ratio), "")
+
+
+def _judge_sli(slo: Slo, window: Window, sli: float, evidence: Evidence, counts: str) -> Verdict:
+    name = verdict_name(slo)
     spent = budget_spent(sli, window.seconds, slo.objective, slo.period_s)
     burn = burn_rate(sli, slo.objective)
     measured = replace(
-        with_details(evidence, good=good, total=total, burn_rate=burn),
+        with_details(evidence, burn_rate=burn),
         observed=sli,
         objective=slo.objective,
         budget_spent=spent,
     )
     summary = (
         f"over {format_duration(window.seconds)}, {spent:.2%} of the {slo.period} error budget"
-        f" spent (burn rate {burn:.2f}x; {good:.6g} good of {total:.6g})"
+        f" spent (burn rate {burn:.2f}x{counts})"
     )
     if sli >= slo.objective:
         return Verdict.passed(

@@ -32,6 +32,7 @@ __all__ = [
     "alert_windows",
     "prometheus_rule_resource",
     "record_name",
+    "recorded_windows",
     "render_rule_file",
     "rule_groups",
     "skipped_slos",
@@ -48,6 +49,11 @@ def record_name(window_s: int) -> str:
 def alert_windows(alerts: Sequence[BurnRateAlert] = DEFAULT_BURN_ALERTS) -> list[int]:
     """Every window the alerts read, shortest first, in seconds."""
     return sorted({w for a in alerts for w in (a.long_window_s, a.short_window_s)})
+
+
+def recorded_windows(slo: Slo, alerts: Sequence[BurnRateAlert] = DEFAULT_BURN_ALERTS) -> list[int]:
+    """The windows (seconds) whose error ratio the rules of ``slo`` record; none if log-based."""
+    return alert_windows(alerts) if isinstance(slo.sli, RatioSli) else []
 
 
 class _RuleDumper(yaml.SafeDumper):
