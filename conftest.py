@@ -7,4 +7,5 @@ pytest_plugins = [
     "fixtures.slo",
     "fixtures.logs",
     "fixtures.observability",
+    "fixtures.full_platform",
 ]

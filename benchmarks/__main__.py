@@ -7,6 +7,8 @@
   stack (see ``benchmarks/platform_up.py``);
 - ``slo_evaluation``: 20 SLOs over a 1-hour window from recording rules (target ≤ 2 s) against
   the raw counters, on a host Prometheus (see ``benchmarks/slo_evaluation.py``);
+- ``load_generator``: requests per second of our Locust (request log on) against a trivial aiohttp
+  endpoint, as shares of ``wrk`` and of plain Locust (see ``benchmarks/load_generator.py``);
 - ``up_postgres``: ``bring_up`` of PostgreSQL to a passing SQL readiness check, against a bare
   ``docker run`` of the same image polled with the same check (the harness's overhead);
 - ``images_noop``: a second ``images build`` (hash every recipe, find every image present),
@@ -37,7 +39,7 @@ import httpx
 import psycopg
 import redis
 
-from benchmarks import platform_up, slo_evaluation
+from benchmarks import load_generator, platform_up, slo_evaluation
 from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import load_catalogue
 from stormcheck.local.engine import connect
@@ -334,6 +336,7 @@ BENCHMARKS = {
     "up_minimal": bench_up_minimal,
     "up_full": platform_up.bench_up_full,
     "slo_evaluation": slo_evaluation.bench_slo_evaluation,
+    "load_generator": load_generator.bench_load_generator,
     "up_postgres": bench_up_postgres,
     "images_noop": bench_images_noop,
     "shop_listing": bench_shop_listing,

@@ -7,6 +7,7 @@ import json
 import click
 
 from stormcheck.cli import CliState, pass_state
+from stormcheck.load.janitor import reap_orphan_generators
 from stormcheck.local.components import components_for
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health
@@ -53,6 +54,8 @@ def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, f
             click.echo(
                 f"{'removed' if result.removed else 'kept':8} {result.run_id}  ({result.reason})"
             )
+        for pid in reap_orphan_generators():
+            click.echo(f"ended    load generator pid {pid}  (its owner is gone)")
         return
     folder = find_run(runs_dir(settings), run_id)
     removed = bring_down(settings, folder)
