@@ -1,10 +1,10 @@
 """``make bench``: the harness's own costs, each as a ratio against a baseline measured in the same run.
 
-- ``up_minimal``: ``up`` of the minimal stack (shop API, PostgreSQL, Redis, Prometheus) until
-  every readiness check passes (target ≤ 15 s), against bare ``docker run``s of the same images
-  on one network waiting for the same checks;
-- ``up_full``: ``up --stack full`` (17 containers, target ≤ 60 s) against ``up`` of the minimal
-  stack (see ``benchmarks/platform_up.py``);
+- ``up_minimal``: ``up`` of the minimal stack (shop API, PostgreSQL, Redis, exporters, Alertmanager,
+  Prometheus) until every readiness check passes (target ≤ 15 s), against bare ``docker run``s of
+  the same images on one network waiting for the same checks;
+- ``up_full``: ``up --stack full`` (every component of the full stack, target ≤ 60 s) against ``up``
+  of the minimal stack (see ``benchmarks/platform_up.py``);
 - ``slo_evaluation``: 20 SLOs over a 1-hour window from recording rules (target ≤ 2 s) against
   the raw counters, on a host Prometheus (see ``benchmarks/slo_evaluation.py``);
 - ``load_generator``: requests per second of our Locust (request log on) against a trivial aiohttp

@@ -3,10 +3,16 @@
 Readiness checks are real: a SQL query, a PING, an HTTP endpoint, a role reported by the component
 itself — never a sleep. Two stacks:
 
-- ``minimal``: postgres, redis, shop-1, prometheus — for fast tests;
+- ``minimal``: postgres, redis, shop-1, and the monitoring (below) — for fast tests;
 - ``full`` (design §3): 3 etcd, 2 PostgreSQL 15 + Patroni, 2 Redis + 3 Sentinels, an HAProxy
   data router (the RDS / ElastiCache primary endpoints), Toxiproxy between the API and that router,
-  three API replicas over zones a/b/c behind an HAProxy ingress, and Prometheus.
+  three API replicas over zones a/b/c behind an HAProxy ingress, and the monitoring.
+
+The monitoring of both stacks (:mod:`stormcheck.observability.components`): a PostgreSQL and a
+Redis exporter (one per kind, every database of the run as a target), Alertmanager, and last
+Prometheus, so that its first scrape finds everything. ``bring_up`` then installs the project's
+rules and scrape configuration, rendered for the components the run has
+(:func:`stormcheck.observability.delivery.wire_monitoring`).
 
 Components start in list order, each once the ones before it are ready, so a readiness check may
 rely on everything before it (etcd-3 checks the cluster's health, sentinel-3 the quorum).
@@ -21,10 +27,21 @@ from functools import partial
 from stormcheck.errors import ConfigError
 from stormcheck.local import readiness
 from stormcheck.local.component import Component, ReadyCheck
+from stormcheck.observability import components as monitoring
 
-__all__ = ["FULL_ZONES", "STACK_COMPONENTS", "Component", "ReadyCheck", "components_for"]
+__all__ = [
+    "FULL_ZONES",
+    "INGRESS_JOURNEYS",
+    "STACK_COMPONENTS",
+    "Component",
+    "ReadyCheck",
+    "components_for",
+]
 
 FULL_ZONES = ("a", "b", "c")
+# the ingress's backend per user journey (platform/local/images/haproxy/ingress.cfg): where the
+# journeys' availability SLOs are measured
+INGRESS_JOURNEYS = ("catalogue", "cart", "checkout")
 
 
 # --- the minimal stack -----------------------------------------------------------------------
@@ -78,17 +95,16 @@ def _redis() -> Component:
     )
 
 
-def _prometheus() -> Component:
-    return Component(
-        name="prometheus",
-        role="prometheus",
-        zone="a",
-        ports={9090: ("prometheus", "http://{host}:{port}")},
-        ready=readiness.http_ready("prometheus", "/-/ready"),
-        cpus=0.25,
-        memory_mb=256,
-        volumes={"/prometheus": "data"},
-    )
+def _monitoring(postgres_dsns: list[str]) -> dict[str, Callable[[], Component]]:
+    # exporters connect without TLS: the run's network is private and the servers have no certs
+    return {
+        "postgres-exporter": lambda: monitoring.postgres_exporter(
+            [f"{dsn}?sslmode=disable" for dsn in postgres_dsns]
+        ),
+        "redis-exporter": monitoring.redis_exporter,
+        "alertmanager": monitoring.alertmanager,
+        "prometheus": monitoring.prometheus,
+    }
 
 
 def _minimal(password: str) -> dict[str, Callable[[], Component]]:
@@ -103,10 +119,10 @@ def _minimal(password: str) -> dict[str, Callable[[], Component]]:
     return {
         "postgres": lambda: _postgres(password),
         "redis": _redis,
-        "prometheus": _prometheus,
         "shop-1": shop(1, "a"),
         "shop-2": shop(2, "b"),
         "shop-3": shop(3, "c"),
+        **_monitoring([f"postgresql://postgres:{password}@postgres:5432/shop"]),
     }
 
 
@@ -277,7 +293,10 @@ def _ingress() -> Component:
         },
         ready=readiness.all_of(
             readiness.http_ready("api", "/ready"),
-            readiness.backend_states("stats", "shop", dict.fromkeys(_SHOPS, "UP")),
+            *(
+                readiness.backend_states("stats", backend, dict.fromkeys(_SHOPS, "UP"))
+                for backend in ("shop", *INGRESS_JOURNEYS)
+            ),
         ),
         cpus=0.25,
         memory_mb=128,
@@ -310,13 +329,17 @@ def _full(password: str) -> dict[str, Callable[[], Component]]:
     for i, name in enumerate(_SHOPS, start=1):
         makers[name] = shop(i)
     makers["ingress"] = _ingress
-    makers["prometheus"] = _prometheus
+    # each member directly, not through the router: the replica's own state is what lags
+    makers.update(
+        _monitoring([f"postgresql://postgres:{password}@{n}:5432/shop" for n in _PATRONI])
+    )
     return makers
 
 
 # Start order: a component starts after everything before it is ready.
+_MONITORING = ("postgres-exporter", "redis-exporter", "alertmanager", "prometheus")
 STACK_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "minimal": ("postgres", "redis", "shop-1", "prometheus"),
+    "minimal": ("postgres", "redis", "shop-1", *_MONITORING),
     "full": (
         *_ETCD,
         *_PATRONI,
@@ -326,7 +349,7 @@ STACK_COMPONENTS: dict[str, tuple[str, ...]] = {
         "toxiproxy",
         *_SHOPS,
         "ingress",
-        "prometheus",
+        *_MONITORING,
     ),
 }
 

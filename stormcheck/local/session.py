@@ -21,6 +21,7 @@ from stormcheck.local.images import (
     plan_images,
 )
 from stormcheck.local.platform import find_run_resources, start_platform, stop_run
+from stormcheck.observability.delivery import wire_monitoring
 from stormcheck.paths import catalogue_path, project_root
 from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
 from stormcheck.settings import Settings
@@ -78,6 +79,11 @@ def bring_up(
     ``owner`` is this process (``"process"``), the user at a terminal (``"user"``: the run lives
     until ``down``), or an explicit lease — e.g. a pytest-xdist controller's, for a platform that a
     worker starts on behalf of the whole session.
+
+    When the run has Alertmanager or Prometheus, their configuration is installed before this
+    returns, and the run file records where Alertmanager delivers (``components.alertmanager.
+    webhook``). Nothing listens there yet: a harness process hosts the sink with
+    :func:`stormcheck.observability.delivery.host_sink`.
     """
     client = connect()
     try:
@@ -106,6 +112,16 @@ def bring_up(
             ready_timeout_s=settings.ready_timeout_s,
             progress=progress,
         )
+        try:
+            webhook = wire_monitoring(client, folder, manifest)
+        except BaseException:
+            stop_run(client, run_id)
+            manifest.state = "failed"
+            folder.write_manifest(manifest)
+            raise
+        if webhook is not None:
+            progress(f"rules and scrape targets loaded; alerts are delivered to {webhook}")
+            progress("  (received only while a harness process hosts the alert sink there)")
         return folder, manifest
     finally:
         client.close()

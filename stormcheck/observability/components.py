@@ -28,7 +28,7 @@ from docker import DockerClient
 from docker.models.containers import Container
 
 from stormcheck.errors import ConfigError, NotReadyError, PlatformError
-from stormcheck.local.components import Component
+from stormcheck.local.component import Component
 from stormcheck.observability.config import config_files
 from stormcheck.runs import Manifest
 
@@ -38,6 +38,7 @@ __all__ = [
     "configure_run",
     "gateway_address",
     "install_files",
+    "point_alertmanager",
     "postgres_exporter",
     "prometheus",
     "redis_exporter",
@@ -114,6 +115,9 @@ def postgres_exporter(dsns: Sequence[str]) -> Component:
         ports={9187: ("exporter", "http://{host}:{port}")},
         ready=_http_ready("exporter", "/metrics"),
         env={"DATA_SOURCE_NAME": ",".join(dsns)},
+        # 0.11's new-style collectors do not label their series with the server, so two DSNs
+        # make every scrape fail on duplicates; no rule, dashboard or SLO reads their metrics
+        command=("--no-collector.database", "--no-collector.bgwriter"),
         cpus=0.1,
         memory_mb=64,
     )
@@ -230,6 +234,29 @@ def _reload_prometheus(container: Container, url: str, jobs: Collection[str]) ->
     _until("reload of the configuration and rules", container, check)
 
 
+def _containers(client: DockerClient, manifest: Manifest) -> dict[str, Container]:
+    return {
+        name: client.containers.get(info["container"])
+        for name, info in manifest.components.items()
+        if name in ("alertmanager", "prometheus")
+    }
+
+
+def point_alertmanager(client: DockerClient, manifest: Manifest, webhook_url: str) -> None:
+    """Install Alertmanager's rendered configuration (every receiver → ``webhook_url``) and
+    reload it; :class:`PlatformError` if the run has no Alertmanager or it keeps the old one."""
+    if "alertmanager" not in manifest.components:
+        raise PlatformError(f"run {manifest.run_id} has no alertmanager component")
+    container = _containers(client, manifest)["alertmanager"]
+    files = config_files(set(manifest.components), webhook_url)["alertmanager"]
+    install_files(container, files)
+    _reload_alertmanager(
+        container,
+        manifest.components["alertmanager"]["endpoints"]["alertmanager"],
+        files["/etc/alertmanager/alertmanager.yml"].decode(),
+    )
+
+
 def configure_run(client: DockerClient, manifest: Manifest, webhook_url: str) -> None:
     """Install and load the rendered configuration in the run's observability components.
 
@@ -237,26 +264,15 @@ def configure_run(client: DockerClient, manifest: Manifest, webhook_url: str) ->
     components of ``manifest`` only. Raises :class:`PlatformError` when a component does not run
     the new configuration afterwards.
     """
-    names = set(manifest.components)
-    files = config_files(names, webhook_url)
-    containers = {
-        name: client.containers.get(info["container"])
-        for name, info in manifest.components.items()
-        if name in ("alertmanager", "prometheus")
-    }
-    endpoints = {name: dict(info["endpoints"]) for name, info in manifest.components.items()}
-    if "alertmanager" in containers:
-        install_files(containers["alertmanager"], files["alertmanager"])
-        _reload_alertmanager(
-            containers["alertmanager"],
-            endpoints["alertmanager"]["alertmanager"],
-            files["alertmanager"]["/etc/alertmanager/alertmanager.yml"].decode(),
-        )
-    if "prometheus" in containers:
-        install_files(containers["prometheus"], files["prometheus"])
-        rendered = yaml.safe_load(files["prometheus"]["/etc/prometheus/prometheus.yml"])
+    if "alertmanager" in manifest.components:
+        point_alertmanager(client, manifest, webhook_url)
+    if "prometheus" in manifest.components:
+        container = _containers(client, manifest)["prometheus"]
+        files = config_files(set(manifest.components), webhook_url)["prometheus"]
+        install_files(container, files)
+        rendered = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
         _reload_prometheus(
-            containers["prometheus"],
-            endpoints["prometheus"]["prometheus"],
+            container,
+            manifest.components["prometheus"]["endpoints"]["prometheus"],
             [job["job_name"] for job in rendered["scrape_configs"]],
         )

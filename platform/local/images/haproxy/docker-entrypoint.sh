@@ -2,7 +2,9 @@
 # Renders /etc/haproxy/haproxy.cfg from the template of HAPROXY_MODE, adding one `server` line per
 # entry of the server lists (space-separated host:port), then runs HAProxy in master-worker mode.
 #   ingress: INGRESS_SERVERS, INGRESS_RATE_LIMIT (requests/s per client before 429),
-#            INGRESS_MAXCONN (per server; beyond it requests queue)
+#            INGRESS_MAXCONN (per server and backend; beyond it requests queue); the checked
+#            servers go at `# @servers` (backend shop), servers tracking them at each
+#            `# @tracking-servers` (the journeys' backends)
 #   data:    DATA_POSTGRES_SERVERS (host:port, Patroni REST on PATRONI_API_PORT, default 8008),
 #            DATA_REDIS_SERVERS
 # HAProxy expands ${VAR} in the template itself.
@@ -23,10 +25,16 @@ if [ "${1:-}" = haproxy ]; then
 			: "${INGRESS_SERVERS:?INGRESS_SERVERS must list the API replicas (host:port ...)}"
 			export INGRESS_RATE_LIMIT="${INGRESS_RATE_LIMIT:-200}"
 			export INGRESS_MAXCONN="${INGRESS_MAXCONN:-64}"
-			{
-				cat /etc/haproxy/templates/ingress.cfg
-				servers "$INGRESS_SERVERS" "check maxconn ${INGRESS_MAXCONN}"
-			} > "$cfg"
+			checked=$(servers "$INGRESS_SERVERS" "check maxconn ${INGRESS_MAXCONN}")
+			tracking=$(for addr in $INGRESS_SERVERS; do
+				printf '    server %s %s track shop/%s maxconn %s\n' \
+					"${addr%%:*}" "$addr" "${addr%%:*}" "$INGRESS_MAXCONN"
+			done)
+			CHECKED="$checked" TRACKING="$tracking" awk '
+				/^# @servers$/ { print ENVIRON["CHECKED"]; next }
+				/^# @tracking-servers$/ { print ENVIRON["TRACKING"]; next }
+				{ print }
+			' /etc/haproxy/templates/ingress.cfg > "$cfg"
 			;;
 		data)
 			: "${DATA_POSTGRES_SERVERS:?DATA_POSTGRES_SERVERS must list the Patroni members (host:port ...)}"
