@@ -304,3 +304,19 @@ def test_metrics_expose_the_named_families(client: httpx.Client) -> None:
     )
     assert 'shop_cache_requests_total{result="hit"}' in text
     assert 'le="0.3"' in text
+
+
+def test_log_lines_are_counted_by_level(shop: ShopProcess, client: httpx.Client) -> None:
+    client.get("/api/v1/categories")
+    records = shop.records()
+    # Counting starts with the application ("started"); the migration lines before it are not served.
+    started = next(i for i, r in enumerate(records) if r.get("message") == "started")
+    written = sum(1 for r in records[started:] if r.get("level") == "info")
+    text = client.get("/metrics").text
+    counted = {
+        line.split('level="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("shop_log_messages_total{")
+    }
+    assert set(counted) >= {"info", "warning", "error", "critical"}, counted
+    assert counted["info"] >= written > 0, (counted, written)

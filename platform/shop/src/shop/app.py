@@ -123,6 +123,8 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log_counter = metrics.count_logs()
+        logging.getLogger().addHandler(log_counter)
         pool = await open_pool(settings)
         metrics.watch_pool(pool.get_stats)
         breaker = CircuitBreaker(
@@ -148,6 +150,7 @@ def create_app(settings: Settings) -> Starlette:
             await pool.close(timeout=5.0)
             await gateway.client.aclose()
             log.info("pools closed")
+            logging.getLogger().removeHandler(log_counter)
 
     app_routes = [
         Route("/health", health, methods=["GET"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -41,6 +42,21 @@ class _PoolCollector(Collector):
             "Requests waiting for a database connection.",
             value=stats.get("requests_waiting", 0),
         )
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class _LevelCounter(logging.Handler):
+    """Counts log records by level; writes nothing."""
+
+    def __init__(self, counter: Counter) -> None:
+        super().__init__(level=logging.DEBUG)
+        self._counter = counter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count ``record`` under its level name."""
+        self._counter.labels(record.levelname.lower()).inc()
 
 
 class Metrics:
@@ -96,6 +112,12 @@ class Metrics:
             registry=r,
         )
         self.ready = Gauge("shop_ready", "1 when the replica reports ready.", registry=r)
+        self.log_messages = Counter(
+            "shop_log_messages_total",
+            "Log lines written, by level (the error-log rate, without a log store).",
+            ["level"],
+            registry=r,
+        )
 
         # Create every known series at zero, so rate() and absence alerts work from the start.
         for result in ("hit", "miss", "error", "bypass"):
@@ -103,6 +125,12 @@ class Metrics:
         for dependency in ("postgres", "redis"):
             for kind in ("error", "timeout"):
                 self.dependency_errors.labels(dependency, kind)
+        for level in LOG_LEVELS:
+            self.log_messages.labels(level)
+
+    def count_logs(self) -> logging.Handler:
+        """A logging handler that counts every record by level into ``shop_log_messages_total``."""
+        return _LevelCounter(self.log_messages)
 
     def watch_pool(self, stats: Callable[[], Mapping[str, int]]) -> None:
         """Export the database pool's usage, read from `stats` at every scrape."""
