@@ -10,6 +10,7 @@ from typing import Literal
 from docker import DockerClient
 
 from stormcheck.local.catalogue import Catalogue, Mode, load_catalogue
+from stormcheck.local.component import Component
 from stormcheck.local.components import components_for
 from stormcheck.local.engine import connect
 from stormcheck.local.images import (
@@ -27,7 +28,15 @@ from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
 from stormcheck.settings import Settings
 from stormcheck.timeline import EventKind, now_ms
 
-__all__ = ["ReapResult", "bring_down", "bring_up", "prepare_images", "reap_runs", "runs_dir"]
+__all__ = [
+    "ReapResult",
+    "bring_down",
+    "bring_up",
+    "prepare_images",
+    "reap_runs",
+    "runs_dir",
+    "start_run",
+]
 
 Progress = Callable[[str], None]
 
@@ -67,6 +76,49 @@ def prepare_images(
     return mode, build_images(client, plans, cache_dir=settings.cache_dir, progress=progress)
 
 
+def start_run(
+    settings: Settings,
+    client: DockerClient,
+    components: list[Component],
+    *,
+    stack: str,
+    owner: Literal["process", "user"] | Lease,
+    run_id: str | None = None,
+    progress: Progress = _quiet,
+) -> tuple[RunFolder, Manifest]:
+    """Build the images ``components`` need, then start them as a new run; return folder and run file.
+
+    ``owner`` is this process (``"process"``), the user at a terminal (``"user"``: the run lives
+    until ``down``), or an explicit lease — e.g. a pytest-xdist controller's, for a platform that a
+    worker starts on behalf of the whole session. ``run_id`` is for components that must name their
+    own run (a log shipper filtering on it). On failure nothing of the run is left behind.
+    """
+    _, built = prepare_images(
+        settings, client, roles=tuple({c.role for c in components}), progress=progress
+    )
+    run_id = run_id or new_run_id()
+    folder = RunFolder(runs_dir(settings) / run_id).create()
+    manifest = Manifest(
+        run_id=run_id,
+        profile=settings.profile,
+        stack=stack,
+        created_ms=now_ms(),
+        lease=owner if isinstance(owner, Lease) else Lease.for_current_process(owner),
+    )
+    folder.write_manifest(manifest)
+    progress(f"run {run_id}: starting {len(components)} component(s)")
+    start_platform(
+        client,
+        folder,
+        manifest,
+        components,
+        {b.role: b.ref for b in built},
+        ready_timeout_s=settings.ready_timeout_s,
+        progress=progress,
+    )
+    return folder, manifest
+
+
 def bring_up(
     settings: Settings,
     *,
@@ -74,11 +126,7 @@ def bring_up(
     only: tuple[str, ...] = (),
     progress: Progress = _quiet,
 ) -> tuple[RunFolder, Manifest]:
-    """Build what is missing, then start a new run of the stack; return its folder and run file.
-
-    ``owner`` is this process (``"process"``), the user at a terminal (``"user"``: the run lives
-    until ``down``), or an explicit lease — e.g. a pytest-xdist controller's, for a platform that a
-    worker starts on behalf of the whole session.
+    """Start a new run of the settings' stack (see :func:`start_run`), monitoring wired in.
 
     When the run has Alertmanager or Prometheus, their configuration is installed before this
     returns, and the run file records where Alertmanager delivers (``components.alertmanager.
@@ -87,35 +135,18 @@ def bring_up(
     """
     client = connect()
     try:
-        components = components_for(settings.stack, only=only)
-        _, built = prepare_images(
-            settings, client, roles=tuple({c.role for c in components}), progress=progress
-        )
-        images = {b.role: b.ref for b in built}
-        run_id = new_run_id()
-        folder = RunFolder(runs_dir(settings) / run_id).create()
-        manifest = Manifest(
-            run_id=run_id,
-            profile=settings.profile,
-            stack=settings.stack,
-            created_ms=now_ms(),
-            lease=owner if isinstance(owner, Lease) else Lease.for_current_process(owner),
-        )
-        folder.write_manifest(manifest)
-        progress(f"run {run_id}: starting {len(components)} component(s)")
-        start_platform(
+        folder, manifest = start_run(
+            settings,
             client,
-            folder,
-            manifest,
-            components,
-            images,
-            ready_timeout_s=settings.ready_timeout_s,
+            components_for(settings.stack, only=only),
+            stack=settings.stack,
+            owner=owner,
             progress=progress,
         )
         try:
             webhook = wire_monitoring(client, folder, manifest)
         except BaseException:
-            stop_run(client, run_id)
+            stop_run(client, manifest.run_id)
             manifest.state = "failed"
             folder.write_manifest(manifest)
             raise

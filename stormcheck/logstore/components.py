@@ -26,7 +26,7 @@ import docker.errors
 import httpx
 from docker import DockerClient
 
-from stormcheck.errors import NotReadyError, PlatformError
+from stormcheck.errors import BackendError, NotReadyError, PlatformError
 from stormcheck.local.component import Component
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import LogQuery
@@ -155,16 +155,19 @@ def prepare_log_store(manifest: Manifest, *, timeout_s: float = 30.0) -> OpenSea
     try:
         store.put_index_template(TEMPLATE_NAME, load_index_template())
         deadline = time.monotonic() + timeout_s
-        seen = 0
+        last_error = ""
         while time.monotonic() < deadline:
             window = Window(manifest.created_ms, now_ms() + 1)
-            seen = store.count(LogQuery(window=window).where(run=manifest.run_id))
-            if seen:
-                return store
+            try:
+                if store.count(LogQuery(window=window).where(run=manifest.run_id)):
+                    return store
+            except BackendError as exc:
+                # A daily index that has just been created answers 503 until its shards start.
+                last_error = f"; last answer: {exc}"
             time.sleep(_POLL_S)  # the shipper delivers asynchronously: poll, bounded
         raise NotReadyError(
             f"no log document of run {manifest.run_id} in {url} within {timeout_s:g} s:"
-            " is the shipper running, and does it see the containers' json-file logs?"
+            " is the shipper running, and does it see the containers' json-file logs?" + last_error
         )
     except BaseException:
         store.close()
