@@ -283,7 +283,8 @@ def bench_up_minimal() -> None:
 
     settings = load_settings()
     client = connect()
-    _, built = prepare_images(settings, client, roles=("postgres", "redis", "shop", "prometheus"))
+    roles = tuple({c.role for c in components_for("minimal")})
+    _, built = prepare_images(settings, client, roles=roles)
     images = {b.role: b.ref for b in built}
     subject: list[float] = []
     baseline: list[float] = []
