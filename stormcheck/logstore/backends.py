@@ -1,19 +1,34 @@
-"""The registry of log store backends, by the name settings and profiles use."""
+"""The registry of log store backends, by the name settings and profiles use.
+
+Each backend's client library is imported when that backend is first used: importing both search
+clients costs seconds, which every CLI start that merely reads SLO files would otherwise pay.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from stormcheck.errors import ConfigError
-from stormcheck.logstore.elasticsearch_backend import ElasticsearchStore
-from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.store import LogStore
 
 __all__ = ["BACKENDS", "connect"]
 
+
+def _opensearch(url: str) -> LogStore:
+    from stormcheck.logstore.opensearch_backend import OpenSearchStore
+
+    return OpenSearchStore(url)
+
+
+def _elasticsearch(url: str) -> LogStore:
+    from stormcheck.logstore.elasticsearch_backend import ElasticsearchStore
+
+    return ElasticsearchStore(url)
+
+
 BACKENDS: dict[str, Callable[[str], LogStore]] = {
-    "opensearch": OpenSearchStore,
-    "elasticsearch": ElasticsearchStore,
+    "opensearch": _opensearch,
+    "elasticsearch": _elasticsearch,
 }
 
 
