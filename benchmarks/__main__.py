@@ -24,7 +24,6 @@ Results: ``benchmarks/results/<UTC date>-<name>.json`` with every repetition, me
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import statistics
@@ -32,14 +31,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import psycopg
 import redis
 
 from benchmarks import load_generator, platform_up, slo_evaluation
+from benchmarks.record import record
 from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import load_catalogue
 from stormcheck.local.engine import connect
@@ -54,7 +52,6 @@ from stormcheck.local.session import bring_down, bring_up, prepare_images
 from stormcheck.paths import catalogue_path, project_root
 from stormcheck.settings import load_settings
 
-RESULTS = Path(__file__).parent / "results"
 REPEAT = 5
 
 
@@ -65,27 +62,6 @@ def _measure(action: Callable[[], None], repeat: int = REPEAT) -> list[float]:
         action()
         times.append(time.perf_counter() - started)
     return times
-
-
-def _report(name: str, subject: list[float], baseline: list[float], note: str) -> dict[str, object]:
-    result = {
-        "name": name,
-        "note": note,
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "subject_s": subject,
-        "baseline_s": baseline,
-        "subject_median_s": statistics.median(subject),
-        "baseline_median_s": statistics.median(baseline),
-        "ratio": statistics.median(subject) / statistics.median(baseline),
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y%m%d}-{name}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"{name:12} subject {result['subject_median_s']:.3f} s  baseline {result['baseline_median_s']:.3f} s"
-        f"  ratio {result['ratio']:.2f}  ({path.name})"
-    )
-    return result
 
 
 def bench_up_postgres() -> None:
@@ -120,7 +96,7 @@ def bench_up_postgres() -> None:
         finally:
             container.remove(force=True, v=True)
 
-    _report(
+    record(
         "up_postgres",
         _measure(harness),
         _measure(bare),
@@ -150,7 +126,7 @@ def bench_images_noop() -> None:
         for ref in refs:
             client.images.get(ref)
 
-    _report(
+    record(
         "images_noop",
         _measure(harness),
         _measure(bare),
@@ -261,7 +237,7 @@ def bench_shop_listing() -> None:
 
     cold_rps = LISTING_BATCH / statistics.median(cold)
     warm_rps = LISTING_BATCH / statistics.median(warm)
-    _report(
+    record(
         "shop_listing",
         cold,
         warm,
@@ -325,7 +301,7 @@ def bench_up_minimal() -> None:
             for container in started_containers:
                 container.remove(force=True, v=True)
             network.remove()
-    _report(
+    record(
         "up_minimal",
         subject,
         baseline,

@@ -30,16 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from benchmarks.record import record
 from stormcheck.paths import project_root
 
 __all__ = ["LOG_COST_TARGET", "SHARE_OF_WRK_TARGET", "bench_load_generator"]
 
-RESULTS = Path(__file__).parent / "results"
 REPEAT = 3
 SECONDS = 10
 CONNECTIONS = 32
@@ -196,40 +195,30 @@ def bench_load_generator() -> dict[str, object]:
     log_cost = 1 - medians["locust_logged"] / medians["locust_plain"]
     subject = [1000 / r for r in rps["locust_logged"]]
     baseline = [1000 / r for r in rps["wrk"]]
-    result: dict[str, object] = {
-        "name": "load_generator",
-        "note": (
-            f"seconds per 1000 requests, {CONNECTIONS} connections, {SECONDS} s each, generator"
-            f" pinned to core {GENERATOR_CORE}, aiohttp server to core {SERVER_CORE}; subject:"
-            " Locust FastHttpUser with X-Request-ID, context and the request log; baseline: wrk"
-            " -t1; ratio = wrk RPS / subject RPS; load average (1/5/15 min) before"
-            f" {load_before}, after {load_after} (the cores are shared with other work)"
+    return record(
+        "load_generator",
+        subject,
+        baseline,
+        f"seconds per 1000 requests, {CONNECTIONS} connections, {SECONDS} s each, generator"
+        f" pinned to core {GENERATOR_CORE}, aiohttp server to core {SERVER_CORE}; subject:"
+        " Locust FastHttpUser with X-Request-ID, context and the request log; baseline: wrk"
+        " -t1; ratio = wrk RPS / subject RPS; load average (1/5/15 min) before"
+        f" {load_before}, after {load_after} (the cores are shared with other work)",
+        summary=(
+            f"wrk {medians['wrk']:.0f}/s  plain Locust {medians['locust_plain']:.0f}/s"
+            f"  with request log {medians['locust_logged']:.0f}/s  share of wrk {share_of_wrk:.2f}"
+            f" (target >= {SHARE_OF_WRK_TARGET})  log cost {log_cost:.1%}"
+            f" (target <= {LOG_COST_TARGET:.0%})"
         ),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "subject_s": subject,
-        "baseline_s": baseline,
-        "subject_median_s": statistics.median(subject),
-        "baseline_median_s": statistics.median(baseline),
-        "ratio": statistics.median(subject) / statistics.median(baseline),
-        "rps": rps,
-        "rps_median": medians,
-        "request_log_lines": log_lines,
-        "share_of_wrk": share_of_wrk,
-        "share_of_wrk_target": SHARE_OF_WRK_TARGET,
-        "log_cost": log_cost,
-        "log_cost_target": LOG_COST_TARGET,
-        "within_target": share_of_wrk >= SHARE_OF_WRK_TARGET and log_cost <= LOG_COST_TARGET,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y%m%d}-load_generator.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"load_generator  wrk {medians['wrk']:.0f}/s  plain Locust {medians['locust_plain']:.0f}/s"
-        f"  with request log {medians['locust_logged']:.0f}/s  share of wrk {share_of_wrk:.2f}"
-        f" (target >= {SHARE_OF_WRK_TARGET})  log cost {log_cost:.1%}"
-        f" (target <= {LOG_COST_TARGET:.0%})  ({path.name})"
+        rps=rps,
+        rps_median=medians,
+        request_log_lines=log_lines,
+        share_of_wrk=share_of_wrk,
+        share_of_wrk_target=SHARE_OF_WRK_TARGET,
+        log_cost=log_cost,
+        log_cost_target=LOG_COST_TARGET,
+        within_target=share_of_wrk >= SHARE_OF_WRK_TARGET and log_cost <= LOG_COST_TARGET,
     )
-    return result
 
 
 if __name__ == "__main__":

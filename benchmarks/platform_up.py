@@ -11,12 +11,10 @@ Results: ``benchmarks/results/<UTC date>-up_full.json`` (same shape as the other
 from __future__ import annotations
 
 import dataclasses
-import json
 import statistics
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 
+from benchmarks.record import record
 from stormcheck.local.components import components_for
 from stormcheck.local.engine import connect
 from stormcheck.local.session import bring_down, bring_up, prepare_images
@@ -24,7 +22,6 @@ from stormcheck.settings import Settings, Stack, load_settings
 
 __all__ = ["TARGET_S", "bench_up_full"]
 
-RESULTS = Path(__file__).parent / "results"
 REPEAT = 3
 TARGET_S = 60.0
 
@@ -60,25 +57,15 @@ def bench_up_full() -> None:
         components.append(ready)
         baseline.append(_up_down(settings, "minimal")[0])
     median = statistics.median(subject)
-    result = {
-        "name": "up_full",
-        "note": f"bring_up of the full stack vs the minimal one (target <= {TARGET_S:g} s)",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "subject_s": subject,
-        "baseline_s": baseline,
-        "subject_median_s": median,
-        "baseline_median_s": statistics.median(baseline),
-        "ratio": median / statistics.median(baseline),
-        "target_s": TARGET_S,
-        "within_target": median <= TARGET_S,
-        "components_s": components,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y%m%d}-up_full.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"up_full      subject {median:.3f} s  baseline {result['baseline_median_s']:.3f} s"
-        f"  ratio {result['ratio']:.2f}  target {TARGET_S:g} s  ({path.name})"
+    record(
+        "up_full",
+        subject,
+        baseline,
+        f"bring_up of the full stack vs the minimal one (target <= {TARGET_S:g} s)",
+        summary=f"target {TARGET_S:g} s",
+        target_s=TARGET_S,
+        within_target=median <= TARGET_S,
+        components_s=components,
     )
 
 

@@ -22,15 +22,14 @@ the target, the data's size and the agreement check).
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.record import record
 from fixtures.slo import start_host_prometheus
 from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.slo.evaluate import evaluate, evaluate_all
@@ -41,7 +40,6 @@ from stormcheck.verdict import Outcome, Verdict, Window
 
 __all__ = ["TARGET_S", "bench_slo_evaluation"]
 
-RESULTS = Path(__file__).parent / "results"
 REPEAT = 9
 TARGET_S = 2.0
 
@@ -231,39 +229,27 @@ def bench_slo_evaluation() -> None:
             f" largest SLI difference {largest_diff:g}"
         )
     median = statistics.median(subject)
-    result = {
-        "name": "slo_evaluation",
-        "note": (
-            f"evaluate_all of {len(slos)} availability SLOs over a 1 h window on a host"
-            f" Prometheus {version}: subject from the recorded slo:sli_error:ratio_rate1h"
-            f" (use_recordings=True), baseline from the raw counters ({series} series of"
-            f" {METRIC}, {STEP_S} s apart); ratio = subject / baseline (target <= {TARGET_S:g} s)"
-        ),
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "subject_s": subject,
-        "baseline_s": baseline,
-        "subject_median_s": median,
-        "baseline_median_s": statistics.median(baseline),
-        "ratio": median / statistics.median(baseline),
-        "target_s": TARGET_S,
-        "within_target": median <= TARGET_S,
-        "slos": len(slos),
-        "raw_series": series,
-        "raw_samples_in_window": series * (WINDOW_S // STEP_S + 1),
-        "outcomes": {
+    record(
+        "slo_evaluation",
+        subject,
+        baseline,
+        f"evaluate_all of {len(slos)} availability SLOs over a 1 h window on a host"
+        f" Prometheus {version}: subject from the recorded slo:sli_error:ratio_rate1h"
+        f" (use_recordings=True), baseline from the raw counters ({series} series of"
+        f" {METRIC}, {STEP_S} s apart); ratio = subject / baseline (target <= {TARGET_S:g} s)",
+        summary=f"target {TARGET_S:g} s",
+        target_s=TARGET_S,
+        within_target=median <= TARGET_S,
+        slos=len(slos),
+        raw_series=series,
+        raw_samples_in_window=series * (WINDOW_S // STEP_S + 1),
+        outcomes={
             outcome.value: sum(v.outcome is outcome for v in recorded_verdicts)
             for outcome in Outcome
         },
-        "largest_sli_difference": largest_diff,
-        "round_trip_floor_s": statistics.median(floors),
-        "setup_s": round(prepared_s, 1),
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC):%Y%m%d}-slo_evaluation.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"slo_evaluation subject {median:.3f} s  baseline {result['baseline_median_s']:.3f} s"
-        f"  ratio {result['ratio']:.2f}  target {TARGET_S:g} s  ({path.name})"
+        largest_sli_difference=largest_diff,
+        round_trip_floor_s=statistics.median(floors),
+        setup_s=round(prepared_s, 1),
     )
 
 
