@@ -1,11 +1,19 @@
-"""One container of the local platform, as the component registry declares it."""
+"""One container of the local platform, as the component registry declares it.
+
+Values that only the run knows may be written as placeholders, filled in when the container is
+created (:data:`RUN_PLACEHOLDERS`): ``{run}`` (the run id) in ``env`` values, and
+``{docker_containers}`` (the engine's folder of containers and their json-file logs) in ``binds``
+keys — so a log shipper can be declared before its run exists.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Component", "ReadyCheck"]
+__all__ = ["RUN_PLACEHOLDERS", "Component", "ReadyCheck"]
+
+RUN_PLACEHOLDERS = ("{run}", "{docker_containers}")
 
 # A readiness check gets the component's endpoints (name → URL on 127.0.0.1) and raises
 # NotReadyError with the reason while the component is not ready.
@@ -30,3 +38,7 @@ class Component:
     binds: Mapping[str, str] = field(default_factory=dict)  # host path -> container path, read-only
     extra_hosts: Mapping[str, str] = field(default_factory=dict)  # e.g. host.docker.internal
     cap_add: tuple[str, ...] = ()
+    # Names of the components that must be ready before this one starts. None (the default):
+    # every component listed before it, so a plain list starts strictly in order. A component
+    # with fewer needs starts as soon as they are met and gets ready alongside the others.
+    needs: tuple[str, ...] | None = None

@@ -18,7 +18,7 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from stormcheck.errors import NotReadyError, PlatformError
-from stormcheck.local.components import Component
+from stormcheck.local.component import Component
 from stormcheck.runs import Lease, Manifest, RunFolder
 from stormcheck.timeline import EventKind, now_ms
 
@@ -27,6 +27,7 @@ __all__ = [
     "ComponentHealth",
     "RunResources",
     "component_health",
+    "docker_containers_dir",
     "find_run_resources",
     "start_platform",
     "stop_run",
@@ -68,24 +69,109 @@ def _log_tail(container: Container, lines: int = 20) -> str:
         return f"(logs unavailable: {exc})"
 
 
-def _wait_ready(
-    container: Container, component: Component, endpoints: dict[str, str], timeout_s: float
-) -> float:
-    started = time.monotonic()
-    deadline = started + timeout_s
-    last = "not checked yet"
-    while time.monotonic() < deadline:
-        container.reload()
-        _raise_if_exited(container, component)
-        try:
-            component.ready(endpoints)
-            return time.monotonic() - started
-        except NotReadyError as exc:
-            last = str(exc)
-        time.sleep(0.25)
-    raise NotReadyError(
-        f"{component.name} not ready within {timeout_s:g} s ({last}); last log lines:\n"
-        f"{_log_tail(container)}"
+@dataclass(slots=True)
+class _Starting:
+    """A container that has been created and is not ready yet."""
+
+    component: Component
+    container: Container
+    endpoints: dict[str, str]
+    started: float  # time.monotonic() when it was created
+    last: str = "not checked yet"
+
+
+def _is_ready(starting: _Starting, timeout_s: float) -> bool:
+    """One readiness check; raises once the container exited or ``timeout_s`` has passed."""
+    container, component = starting.container, starting.component
+    container.reload()
+    _raise_if_exited(container, component)
+    try:
+        component.ready(starting.endpoints)
+        return True
+    except NotReadyError as exc:
+        starting.last = str(exc)
+    if time.monotonic() - starting.started > timeout_s:
+        raise NotReadyError(
+            f"{component.name} not ready within {timeout_s:g} s ({starting.last}); last log"
+            f" lines:\n{_log_tail(container)}"
+        )
+    return False
+
+
+def _start_order(components: Iterable[Component]) -> list[tuple[Component, frozenset[str]]]:
+    """Each component with the names it waits for; :class:`PlatformError` for a bad ``needs``."""
+    listed = list(components)
+    names = [c.name for c in listed]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise PlatformError(f"components listed twice: {', '.join(duplicates)}")
+    order = []
+    for index, component in enumerate(listed):
+        needs = frozenset(names[:index] if component.needs is None else component.needs)
+        unknown = sorted(n for n in needs if n not in names or n == component.name)
+        if unknown:
+            raise PlatformError(
+                f"{component.name} needs {', '.join(unknown)}, which this run does not start"
+                " (needs: names of other components of the run)"
+            )
+        order.append((component, needs))
+    return order
+
+
+def docker_containers_dir(client: DockerClient) -> str:
+    """The engine's containers folder (``DockerRootDir``/containers), where json-file logs live.
+
+    Raises :class:`PlatformError` when the engine does not say where its root is.
+    """
+    try:
+        root = client.info().get("DockerRootDir")
+    except docker.errors.DockerException as exc:
+        raise PlatformError(f"docker info failed: {exc}") from exc
+    if not root:
+        raise PlatformError("docker info reports no DockerRootDir: cannot find the json-file logs")
+    return f"{str(root).rstrip('/')}/containers"
+
+
+def _create(
+    client: DockerClient,
+    network_name: str,
+    manifest: Manifest,
+    component: Component,
+    image: str,
+) -> Container:
+    run_id = manifest.run_id
+    labels = _labels(
+        run_id,
+        manifest.lease,
+        **{"stormcheck.role": component.role, "stormcheck.zone": component.zone},
+    )
+    mounts = {}
+    for path, suffix in component.volumes.items():
+        volume = client.volumes.create(f"sc-{run_id}-{component.name}-{suffix}", labels=labels)
+        mounts[str(volume.name)] = {"bind": path, "mode": "rw"}
+    for host_path, path in component.binds.items():
+        source = host_path
+        if "{docker_containers}" in host_path:
+            source = host_path.replace("{docker_containers}", docker_containers_dir(client))
+        mounts[source] = {"bind": path, "mode": "ro"}
+    return client.containers.run(
+        image,
+        command=list(component.command) or None,
+        name=f"sc-{run_id}-{component.name}",
+        detach=True,
+        environment={k: v.replace("{run}", run_id) for k, v in component.env.items()},
+        labels=labels,
+        volumes=mounts,
+        network=network_name,
+        hostname=component.name,
+        ports={f"{p}/tcp": ("127.0.0.1", None) for p in component.ports},
+        nano_cpus=int(component.cpus * 1e9),
+        mem_limit=f"{component.memory_mb}m",
+        tmpfs=dict(component.tmpfs),
+        extra_hosts=dict(component.extra_hosts) or None,
+        cap_add=list(component.cap_add) or None,
+        # The json-file log carries the run's labels, so a log shipper can tell runs apart.
+        log_config=LogConfig(type="json-file", config={"labels": _LOG_LABELS}),
     )
 
 
@@ -99,66 +185,50 @@ def start_platform(
     ready_timeout_s: float,
     progress: Callable[[str], None] = lambda _line: None,
 ) -> Manifest:
-    """Start ``components`` in order on a new network, wait for each, and record them.
+    """Start ``components`` on a new network, each once its ``needs`` are ready; record them.
 
-    On any failure (or Ctrl-C) everything the run started is removed before the error propagates.
+    By default a component needs everything listed before it (a strict order); one that needs
+    less starts as soon as it can and gets ready while the others start. Every component has
+    ``ready_timeout_s`` from its own start. On any failure (or Ctrl-C) everything the run started
+    is removed before the error propagates.
     """
     run_id = manifest.run_id
     timeline = folder.timeline
     timeline.record(EventKind.RUN_START, run_id, stack=manifest.stack)
     try:
+        waiting = _start_order(components)
         network = client.networks.create(
             f"stormcheck-{run_id}", driver="bridge", labels=_labels(run_id, manifest.lease)
         )
         manifest.network = network.name
-        for component in components:
-            progress(f"starting {component.name} ({images[component.role]})")
-            labels = _labels(
-                run_id,
-                manifest.lease,
-                **{"stormcheck.role": component.role, "stormcheck.zone": component.zone},
-            )
-            mounts = {}
-            for path, suffix in component.volumes.items():
-                volume = client.volumes.create(
-                    f"sc-{run_id}-{component.name}-{suffix}", labels=labels
+        starting: list[_Starting] = []
+        ready: set[str] = set()
+        while waiting or starting:
+            for item in [w for w in waiting if w[1] <= ready]:
+                waiting.remove(item)
+                component = item[0]
+                progress(f"starting {component.name} ({images[component.role]})")
+                container = _create(
+                    client, network.name, manifest, component, images[component.role]
                 )
-                mounts[str(volume.name)] = {"bind": path, "mode": "rw"}
-            for host_path, path in component.binds.items():
-                mounts[host_path] = {"bind": path, "mode": "ro"}
-            container = client.containers.run(
-                images[component.role],
-                command=list(component.command) or None,
-                name=f"sc-{run_id}-{component.name}",
-                detach=True,
-                environment=dict(component.env),
-                labels=labels,
-                volumes=mounts,
-                network=network.name,
-                hostname=component.name,
-                ports={f"{p}/tcp": ("127.0.0.1", None) for p in component.ports},
-                nano_cpus=int(component.cpus * 1e9),
-                mem_limit=f"{component.memory_mb}m",
-                tmpfs=dict(component.tmpfs),
-                extra_hosts=dict(component.extra_hosts) or None,
-                cap_add=list(component.cap_add) or None,
-                # The json-file log carries the run's labels, so a log shipper can tell runs apart.
-                log_config=LogConfig(type="json-file", config={"labels": _LOG_LABELS}),
-            )
-            network.reload()
-            endpoints = _endpoints(container, component)
-            seconds = _wait_ready(container, component, endpoints, ready_timeout_s)
-            timeline.record(EventKind.COMPONENT_READY, component.name, seconds=round(seconds, 3))
-            progress(f"{component.name} ready in {seconds:.1f} s")
-            manifest.components[component.name] = {
-                "role": component.role,
-                "zone": component.zone,
-                "image": images[component.role],
-                "container": container.name,
-                "endpoints": endpoints,
-                "ready_s": round(seconds, 3),
-            }
-            folder.write_manifest(manifest)
+                network.reload()
+                endpoints = _endpoints(container, component)
+                starting.append(_Starting(component, container, endpoints, time.monotonic()))
+            if not starting:
+                blocked = ", ".join(
+                    f"{c.name} (needs {', '.join(sorted(n - ready))})" for c, n in waiting
+                )
+                raise PlatformError(
+                    f"components wait for each other and can never start: {blocked}"
+                )
+            newly_ready = [s for s in list(starting) if _is_ready(s, ready_timeout_s)]
+            for done in newly_ready:
+                starting.remove(done)
+                ready.add(done.component.name)
+                _record_ready(folder, manifest, done, images)
+                progress(f"{done.component.name} ready in {time.monotonic() - done.started:.1f} s")
+            if not newly_ready:
+                time.sleep(0.25)
     except BaseException:
         stop_run(client, run_id)
         manifest.state = "failed"
@@ -167,6 +237,23 @@ def start_platform(
     manifest.state = "up"
     folder.write_manifest(manifest)
     return manifest
+
+
+def _record_ready(
+    folder: RunFolder, manifest: Manifest, done: _Starting, images: dict[str, str]
+) -> None:
+    component = done.component
+    seconds = round(time.monotonic() - done.started, 3)
+    folder.timeline.record(EventKind.COMPONENT_READY, component.name, seconds=seconds)
+    manifest.components[component.name] = {
+        "role": component.role,
+        "zone": component.zone,
+        "image": images[component.role],
+        "container": done.container.name,
+        "endpoints": done.endpoints,
+        "ready_s": seconds,
+    }
+    folder.write_manifest(manifest)
 
 
 @dataclass(frozen=True, slots=True)
