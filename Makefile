@@ -41,7 +41,7 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-check: lint
+check: lint tools
 	$(PYTEST) $(XDIST) -m "unit or static"
 
 test: check images tools

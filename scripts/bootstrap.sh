@@ -3,7 +3,7 @@
 #   bootstrap.sh python   Debian packages, Python 3.12, uv, and the locked project venv (.venv)
 #   bootstrap.sh engine   a Docker engine (installed and started only when none answers)
 #   bootstrap.sh images   the image catalogue (offline base via debootstrap when no registry answers)
-#   bootstrap.sh tools    pinned tools (Toxiproxy from the Go module proxy)
+#   bootstrap.sh tools    pinned tools (Toxiproxy and Helm from the Go module proxy, checkov from PyPI)
 # Caches live under ${XDG_CACHE_HOME:-~/.cache}/stormcheck, keyed by version.
 set -euo pipefail
 

@@ -48,6 +48,16 @@ TOOLS: dict[str, Tool] = {
         binaries={"toxiproxy-server": "cmd/server", "toxiproxy-cli": "cmd/cli"},
         version_variable="github.com/Shopify/toxiproxy/v2.Version",
     ),
+    # Charts are rendered with an explicit --kube-version: a `go install` build lacks the ldflags
+    # that set helm's default Kubernetes version to its client-go's.
+    "helm": Tool(
+        name="helm",
+        version="3.22.0",
+        kind="go",
+        go_module="helm.sh/helm/v3",
+        binaries={"helm": "cmd/helm"},
+        version_variable="helm.sh/helm/v3/internal/version.version",
+    ),
     "checkov": Tool(
         name="checkov", version="3.2.533", kind="python", binaries={"checkov": "checkov"}
     ),
