@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.errors import BackendError, NotReadyError
+from stormcheck.load.throttling import Throttling
 from stormcheck.verdict import Evidence, Verdict
 
 __all__ = [
@@ -129,19 +130,30 @@ def histogram_window(
 
 
 def judge_bucket_agreement(
-    exact_s: Mapping[float, float], window: HistogramWindow, *, source: str
+    exact_s: Mapping[float, float],
+    window: HistogramWindow,
+    *,
+    source: str,
+    throttling: Throttling | None = None,
+    arrival_rate: float = 0.0,
 ) -> Verdict:
     """Pass when every exact percentile (seconds, by quantile) agrees with Prometheus' estimate.
 
     Agreement: bucket indices differ by at most one (module docstring). A quantile Prometheus
-    did not estimate is ``inconclusive``.
+    did not estimate is ``inconclusive``. With the server's ``throttling`` over the window and the
+    ``arrival_rate``: a quantile that disagrees although the requests that arrived while the
+    server was throttled (:mod:`stormcheck.load.throttling`) are fewer than the share above it
+    fails; one that disagrees with at least that share exposed is ``inconclusive`` — the server
+    could not see that time, so the comparison says nothing about the measurement.
     """
     name = "percentiles agree with the histogram"
     missing = sorted(set(exact_s) - set(window.quantiles))
     if missing:
         return Verdict.inconclusive(name, f"no Prometheus estimate for quantile(s) {missing}")
+    exposed = throttling.exposed_share(arrival_rate, int(window.count)) if throttling else 0.0
     rows = []
-    disagree = []
+    disagree: list[str] = []
+    unseen: list[str] = []
     for q, exact in sorted(exact_s.items()):
         estimate = window.quantiles[q]
         apart = abs(bucket_index(exact, window.bounds) - bucket_index(estimate, window.bounds))
@@ -149,17 +161,24 @@ def judge_bucket_agreement(
             {"quantile": q, "log_s": exact, "prometheus_s": estimate, "buckets_apart": apart}
         )
         if apart > 1:
-            disagree.append(
+            line = (
                 f"p{q * 100:g}: log {exact * 1000:.1f} ms, Prometheus "
                 f"{estimate * 1000:.1f} ms ({apart} buckets apart)"
             )
+            (unseen if exposed >= 1 - q else disagree).append(line)
     evidence = Evidence(
         description="exact percentiles of the request log against histogram_quantile",
         source=source,
         query="; ".join(window.queries.values()),
         observed=float(max(r["buckets_apart"] for r in rows)) if rows else 0.0,
         objective=1.0,
-        details={"rows": rows, "bounds_s": list(window.bounds), "histogram_count": window.count},
+        details={
+            "rows": rows,
+            "bounds_s": list(window.bounds),
+            "histogram_count": window.count,
+            "server_throttling": throttling.to_dict() if throttling else None,
+            "exposed_share": exposed,
+        },
     )
     summary = ", ".join(
         f"p{r['quantile'] * 100:g} log {r['log_s'] * 1000:.1f} ms / Prometheus "
@@ -168,4 +187,13 @@ def judge_bucket_agreement(
     )
     if disagree:
         return Verdict.failed(name, "; ".join(disagree) + f" (all: {summary})", evidence)
+    if unseen and throttling is not None:
+        return Verdict.inconclusive(
+            name,
+            "; ".join(unseen) + f": {throttling.container} was CPU-throttled in"
+            f" {throttling.throttled_periods} of {throttling.periods} periods for"
+            f" {throttling.throttled_s:.2f} s, so ~{exposed:.1%} of the requests arrived while it"
+            " could not run — time its histogram cannot see (all: " + summary + ")",
+            evidence,
+        )
     return Verdict.passed(name, f"within one bucket: {summary}", evidence)

@@ -9,7 +9,10 @@ first scrape after it, and the histogram's count over that window must equal the
 Agreement rule (:mod:`stormcheck.load.histogram`): the log's exact percentile lies in the same
 bucket as Prometheus' estimate or in a bucket next to it (bucket indices differ by at most one).
 The log's side is the latency from the actual send time (what the server can see); latency from
-the intended send time adds the schedule lag, which no server-side histogram knows of.
+the intended send time adds the schedule lag, which no server-side histogram knows of. The shop's
+CPU throttling over the window is measured too: time it spent throttled is time requests waited
+where its histogram cannot see, and a tail quantile it can explain is ``inconclusive``, not a
+pass (:mod:`stormcheck.load.throttling`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docker import DockerClient
 
 from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.load.analysis import arrival_rate, schedule_lag_p99, summarise
@@ -28,6 +32,7 @@ from stormcheck.load.records import read_request_log
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import scenario
 from stormcheck.load.thresholds import Thresholds
+from stormcheck.load.throttling import Throttling, read_throttling
 from stormcheck.verdict import Outcome
 from suites.load.checks import assert_log_matches_locust
 
@@ -38,7 +43,7 @@ API_ROUTES = 'route=~"/api/.*"'  # not /metrics, /ready or /health
 
 
 def test_half_the_calibrated_capacity_for_60_s_is_measured_exactly(
-    monitored_platform: Any, tmp_path: Path
+    monitored_platform: Any, docker_client: DockerClient, tmp_path: Path
 ) -> None:
     host = monitored_platform.endpoint("shop-1", "api")
     calibration = calibrate(host, tmp_path / "calibration", start_rate=20.0, step_s=8.0)
@@ -58,7 +63,10 @@ def test_half_the_calibrated_capacity_for_60_s_is_measured_exactly(
             rate=rate,
             thresholds=Thresholds(p95_ms=250.0),
         )
+        shop = monitored_platform.container_name("shop-1")
+        throttle_before = read_throttling(docker_client, shop)
         result = run_load(plan, tmp_path / "load")
+        throttling = Throttling.between(throttle_before, read_throttling(docker_client, shop))
         after = latest_scrape_after(prometheus, HISTOGRAM + "_count", time.time())
         window = histogram_window(prometheus, HISTOGRAM, API_ROUTES, start_s=before, end_s=after)
 
@@ -77,5 +85,12 @@ def test_half_the_calibrated_capacity_for_60_s_is_measured_exactly(
     )
     sent = summarise(records, basis="sent")
     exact_s = {0.5: sent.p50 / 1000, 0.95: sent.p95 / 1000, 0.99: sent.p99 / 1000}
-    agreement = judge_bucket_agreement(exact_s, window, source=str(result.request_log))
+    agreement = judge_bucket_agreement(
+        exact_s,
+        window,
+        source=str(result.request_log),
+        throttling=throttling,
+        arrival_rate=arrival_rate(records, basis="sent"),
+    )
+    print(agreement.explain(), throttling.to_dict(), sep="\n")  # the figures, for -rP / reports
     assert agreement.outcome is Outcome.PASS, agreement.explain()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from stormcheck.errors import PlatformError
 from stormcheck.load.histogram import HistogramWindow, bucket_index, judge_bucket_agreement
+from stormcheck.load.throttling import ThrottleSample, Throttling
 from stormcheck.verdict import Outcome
 
 pytestmark = pytest.mark.unit
@@ -47,3 +49,58 @@ def test_same_or_neighbouring_bucket_agrees_and_two_apart_does_not() -> None:
 def test_a_quantile_prometheus_did_not_estimate_is_inconclusive() -> None:
     verdict = judge_bucket_agreement({0.99: 0.01}, _window(q50=0.007), source="t")
     assert verdict.outcome is Outcome.INCONCLUSIVE, verdict.explain()
+
+
+def _throttled(seconds: float) -> Throttling:
+    before = ThrottleSample("shop-1", periods=100, throttled_periods=1, throttled_ns=10**8)
+    after = ThrottleSample(
+        "shop-1", periods=700, throttled_periods=20, throttled_ns=10**8 + int(seconds * 1e9)
+    )
+    return Throttling.between(before, after)
+
+
+def test_throttling_is_the_difference_of_two_samples_and_refuses_a_restart() -> None:
+    throttled = _throttled(0.75)
+    assert (throttled.periods, throttled.throttled_periods) == (600, 19)
+    assert throttled.throttled_s == pytest.approx(0.75)
+    # 0.75 s at 80 requests/s: 60 of 4,800 requests arrived while the server could not run
+    assert throttled.exposed_share(80.0, 4800) == pytest.approx(60 / 4800)
+    restarted = ThrottleSample("shop-1", periods=5, throttled_periods=0, throttled_ns=0)
+    with pytest.raises(PlatformError, match="went backwards"):
+        Throttling.between(_throttled_sample(), restarted)
+
+
+def _throttled_sample() -> ThrottleSample:
+    return ThrottleSample("shop-1", periods=100, throttled_periods=1, throttled_ns=10**8)
+
+
+def test_a_tail_apart_while_the_server_was_throttled_is_inconclusive_not_failed() -> None:
+    window = _window(q50=0.007, q99=0.02)  # count 100
+    exact = {0.5: 0.007, 0.99: 0.09}  # p99 two buckets apart
+    # 0.05 s at 40/s: 2 of 100 requests arrived while throttled, more than the 1 % above p99
+    verdict = judge_bucket_agreement(
+        exact, window, source="t", throttling=_throttled(0.05), arrival_rate=40.0
+    )
+    assert verdict.outcome is Outcome.INCONCLUSIVE, verdict.explain()
+    assert "CPU-throttled" in verdict.reason and "p99" in verdict.reason
+    details = verdict.evidence[0].details
+    assert details["exposed_share"] == pytest.approx(0.02)
+
+
+def test_a_tail_apart_with_too_little_throttling_to_explain_it_fails() -> None:
+    window = _window(q50=0.007, q99=0.02)
+    exact = {0.5: 0.007, 0.99: 0.09}
+    # 0.01 s at 40/s: 0.4 % of the requests, less than the 1 % above p99
+    verdict = judge_bucket_agreement(
+        exact, window, source="t", throttling=_throttled(0.01), arrival_rate=40.0
+    )
+    assert verdict.outcome is Outcome.FAIL, verdict.explain()
+
+
+def test_throttling_never_excuses_a_median_apart() -> None:
+    window = _window(q50=0.007, q99=0.02)
+    exact = {0.5: 0.09, 0.99: 0.02}
+    verdict = judge_bucket_agreement(
+        exact, window, source="t", throttling=_throttled(0.05), arrival_rate=40.0
+    )
+    assert verdict.outcome is Outcome.FAIL and "p50" in verdict.reason, verdict.explain()
