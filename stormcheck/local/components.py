@@ -6,7 +6,8 @@ itself — never a sleep. Two stacks:
 - ``minimal``: postgres, redis, shop-1, and the monitoring (below) — for fast tests;
 - ``full`` (design §3): 3 etcd, 2 PostgreSQL 15 + Patroni, 2 Redis + 3 Sentinels, an HAProxy
   data router (the RDS / ElastiCache primary endpoints), Toxiproxy between the API and that router,
-  three API replicas over zones a/b/c behind an HAProxy ingress, and the monitoring.
+  three API replicas over zones a/b/c behind an HAProxy ingress, the monitoring, and the log
+  store (:mod:`stormcheck.logstore.components`: one OpenSearch node and the run's log shipper).
 
 The monitoring of both stacks (:mod:`stormcheck.observability.components`): a PostgreSQL and a
 Redis exporter (one per kind, every database of the run as a target), Alertmanager, and last
@@ -15,7 +16,9 @@ rules and scrape configuration, rendered for the components the run has
 (:func:`stormcheck.observability.delivery.wire_monitoring`).
 
 Components start in list order, each once the ones before it are ready, so a readiness check may
-rely on everything before it (etcd-3 checks the cluster's health, sentinel-3 the quorum).
+rely on everything before it (etcd-3 checks the cluster's health, sentinel-3 the quorum). The log
+store is the exception: OpenSearch needs nothing and the shipper only OpenSearch (``needs``), so
+the node's ~30 s JVM start overlaps the start of the rest.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from functools import partial
 from stormcheck.errors import ConfigError
 from stormcheck.local import readiness
 from stormcheck.local.component import Component, ReadyCheck
+from stormcheck.logstore import components as log_store
 from stormcheck.observability import components as monitoring
 
 __all__ = [
@@ -333,6 +337,8 @@ def _full(password: str) -> dict[str, Callable[[], Component]]:
     makers.update(
         _monitoring([f"postgresql://postgres:{password}@{n}:5432/shop" for n in _PATRONI])
     )
+    makers["opensearch"] = log_store.opensearch
+    makers["shipper"] = log_store.shipper
     return makers
 
 
@@ -350,6 +356,7 @@ STACK_COMPONENTS: dict[str, tuple[str, ...]] = {
         *_SHOPS,
         "ingress",
         *_MONITORING,
+        *log_store.LOG_ROLES,
     ),
 }
 

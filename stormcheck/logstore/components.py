@@ -8,8 +8,10 @@
   mapping. Its output queue is disk-assisted: while OpenSearch is stopped the lines wait, and
   while the shipper is stopped they wait in Docker's files; either way they arrive afterwards.
 
-Start ``opensearch`` before ``shipper`` (the shipper waits for it), both after the components
-whose logs matter; a component started later is picked up too. Once the run is up,
+``opensearch`` needs nothing and ``shipper`` needs only ``opensearch`` (their ``needs``), so in a
+stack they start alongside the other components. The shipper reads the log files of the
+components started before it from their beginning, and picks up those started after it (inotify
+on the folder). Once the run is up,
 :func:`prepare_log_store` checks the pipeline end to end: the template is installed and a
 document of the run is searchable.
 """
@@ -22,12 +24,12 @@ import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import docker.errors
 import httpx
 from docker import DockerClient
 
 from stormcheck.errors import BackendError, NotReadyError, PlatformError
 from stormcheck.local.component import Component
+from stormcheck.local.platform import docker_containers_dir
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import LogQuery
 from stormcheck.logstore.template import TEMPLATE_NAME, load_index_template
@@ -93,29 +95,28 @@ def opensearch() -> Component:
         cpus=0.5,
         memory_mb=OPENSEARCH_MEMORY_MB,
         volumes={"/usr/share/opensearch/data": "data"},
+        # nothing before it: its ~30 s of JVM start overlap the start of everything else
+        needs=(),
     )
 
 
 def containers_dir(client: DockerClient) -> str:
-    """The engine's containers folder (``DockerRootDir``/containers), where json-file logs live.
-
-    Raises :class:`PlatformError` when the engine does not say where its root is.
-    """
-    try:
-        root = client.info().get("DockerRootDir")
-    except docker.errors.DockerException as exc:
-        raise PlatformError(f"docker info failed: {exc}") from exc
-    if not root:
-        raise PlatformError("docker info reports no DockerRootDir: cannot find the json-file logs")
-    return f"{str(root).rstrip('/')}/containers"
+    """The engine's containers folder, where json-file logs live (see :func:`docker_containers_dir`)."""
+    return docker_containers_dir(client)
 
 
 def shipper(
-    run_id: str, host_containers_dir: str, *, opensearch_host: str = "opensearch"
+    run_id: str = "{run}",
+    host_containers_dir: str = "{docker_containers}",
+    *,
+    opensearch_host: str = "opensearch",
 ) -> Component:
     """The log shipper of run ``run_id``, reading ``host_containers_dir`` (see :func:`containers_dir`).
 
-    The index template goes into the container's environment, so the image needs no copy of it.
+    Both default to the placeholders the engine fills in when it starts the container
+    (:data:`stormcheck.local.component.RUN_PLACEHOLDERS`). It needs only ``opensearch``: it starts
+    as soon as the node is ready, alongside the rest of the stack. The index template goes into
+    the container's environment, so the image needs no copy of it.
     """
     return Component(
         name="shipper",
@@ -134,6 +135,7 @@ def shipper(
         memory_mb=256,
         volumes={"/var/spool/rsyslog": "spool"},
         binds={host_containers_dir: _CONTAINERS_MOUNT},
+        needs=(opensearch_host,),
     )
 
 
