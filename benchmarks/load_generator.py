@@ -1,15 +1,20 @@
 """``load_generator``: the most requests per second the load generator sustains on one core.
 
-A trivial endpoint (``GET /`` answering ``ok``) served by aiohttp, one process pinned to one core
-(``taskset``); on the other core, in turn and for the same time each, with the same number of
-connections:
+A trivial endpoint (``GET /`` answering the constant JSON ``{"ok":true}``) served by aiohttp, one
+process pinned to one core (``taskset``); on the other core, in turn and for the same time each,
+with the same number of connections:
 
 - ``wrk`` (one thread): what the machine can do at all — the baseline;
-- plain Locust: ``FastHttpUser``, no request log;
-- our Locust: the same user sending what our scenarios send per request (an ``X-Request-ID`` and
-  the request context) with the request-log plugin on (one JSON line per request).
+- plain Locust: stock ``FastHttpUser``, none of our code, no request log;
+- our Locust: what the shop scenarios run — a :class:`load.lean_http.LeanHttpUser` whose task
+  makes the scenarios' own call (:func:`load.shop_api.call`: ``X-Request-ID``, request context,
+  status check, JSON parse) with the request-log plugin on (one JSON line per request);
+- our Locust without the log: the same user, the plugin not installed.
 
-Targets: our Locust ≥ 0.35 of wrk; the request log costs ≤ 15 % against plain Locust.
+Targets: our Locust ≥ 0.35 of wrk; the request log costs ≤ 15 %. Our client is leaner than stock
+``FastHttpUser``, so against plain Locust the "cost" comes out negative and says nothing about the
+log; the log's own cost is measured against our Locust without it (``log_cost``), and the figure
+against plain Locust is reported beside it (``log_cost_vs_plain``). Both must hold the target.
 The locustfiles are written to a temporary folder at run time (they are benchmark fixtures,
 not scenarios of ``load/``).
 
@@ -50,8 +55,10 @@ _SERVER = """
 import sys
 from aiohttp import web
 
+BODY = b'{"ok":true}'
+
 async def ok(request):
-    return web.Response(text="ok")
+    return web.Response(body=BODY, content_type="application/json")
 
 app = web.Application()
 app.router.add_get("/", ok)
@@ -70,19 +77,22 @@ class PlainUser(FastHttpUser):
 """
 
 _LOGGED = """
-from locust import FastHttpUser, constant, events, task
-from load.request_log import RequestLogPlugin, new_request_id, stamp
+from locust import constant, events, task
+from load.lean_http import LeanHttpUser
+from load.request_log import RequestLogPlugin
+from load.shop_api import call
 
 RequestLogPlugin().install(events)
 
-class LoggedUser(FastHttpUser):
+class LoggedUser(LeanHttpUser):
     wait_time = constant(0)
 
     @task
     def hit(self):
-        request_id = new_request_id()
-        self.client.get("/", headers={"X-Request-ID": request_id}, context=stamp(request_id))
+        call(self.client, "GET", "/", name="/")
 """
+
+_UNLOGGED = _LOGGED.replace("RequestLogPlugin().install(events)", "")
 
 
 def _free_port() -> int:
@@ -143,7 +153,7 @@ def _wait_for(url: str, server: subprocess.Popen[bytes]) -> None:
         if server.poll() is not None:
             raise RuntimeError(f"the aiohttp server exited with {server.returncode}")
         try:
-            if httpx.get(url, timeout=1).text == "ok":
+            if httpx.get(url, timeout=1).json() == {"ok": True}:
                 return
         except httpx.HTTPError:
             pass
@@ -157,13 +167,19 @@ def bench_load_generator() -> dict[str, object]:
         raise RuntimeError("needs two cores: one for the server, one for the generators")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    rps: dict[str, list[float]] = {"wrk": [], "locust_plain": [], "locust_logged": []}
+    rps: dict[str, list[float]] = {
+        "wrk": [],
+        "locust_plain": [],
+        "locust_ours_unlogged": [],
+        "locust_logged": [],
+    }
     log_lines: list[int] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)
-        plain, logged = work / "plain.py", work / "logged.py"
+        plain, logged, unlogged = work / "plain.py", work / "logged.py", work / "unlogged.py"
         plain.write_text(_PLAIN, encoding="utf-8")
         logged.write_text(_LOGGED, encoding="utf-8")
+        unlogged.write_text(_UNLOGGED, encoding="utf-8")
         server = subprocess.Popen(
             _pinned(SERVER_CORE, sys.executable, "-c", _SERVER, str(port)),
             stdout=subprocess.DEVNULL,
@@ -175,6 +191,7 @@ def bench_load_generator() -> dict[str, object]:
             for repetition in range(REPEAT):
                 rps["wrk"].append(_wrk(url))
                 rps["locust_plain"].append(_locust(url, plain, work)[0])
+                rps["locust_ours_unlogged"].append(_locust(url, unlogged, work)[0])
                 log = work / f"requests-{repetition}.jsonl"
                 rate, count = _locust(url, logged, work, "--request-log", str(log))
                 rps["locust_logged"].append(rate)
@@ -192,7 +209,8 @@ def bench_load_generator() -> dict[str, object]:
                 server.wait(5)
     medians = {name: statistics.median(values) for name, values in rps.items()}
     share_of_wrk = medians["locust_logged"] / medians["wrk"]
-    log_cost = 1 - medians["locust_logged"] / medians["locust_plain"]
+    log_cost = 1 - medians["locust_logged"] / medians["locust_ours_unlogged"]
+    log_cost_vs_plain = 1 - medians["locust_logged"] / medians["locust_plain"]
     subject = [1000 / r for r in rps["locust_logged"]]
     baseline = [1000 / r for r in rps["wrk"]]
     return record(
@@ -201,14 +219,16 @@ def bench_load_generator() -> dict[str, object]:
         baseline,
         f"seconds per 1000 requests, {CONNECTIONS} connections, {SECONDS} s each, generator"
         f" pinned to core {GENERATOR_CORE}, aiohttp server to core {SERVER_CORE}; subject:"
-        " Locust FastHttpUser with X-Request-ID, context and the request log; baseline: wrk"
+        " Locust with the scenarios' LeanHttpUser and call() (X-Request-ID, context, JSON"
+        " parse) and the request log; plain: stock FastHttpUser; baseline: wrk"
         " -t1; ratio = wrk RPS / subject RPS; load average (1/5/15 min) before"
         f" {load_before}, after {load_after} (the cores are shared with other work)",
         summary=(
             f"wrk {medians['wrk']:.0f}/s  plain Locust {medians['locust_plain']:.0f}/s"
+            f"  ours without log {medians['locust_ours_unlogged']:.0f}/s"
             f"  with request log {medians['locust_logged']:.0f}/s  share of wrk {share_of_wrk:.2f}"
-            f" (target >= {SHARE_OF_WRK_TARGET})  log cost {log_cost:.1%}"
-            f" (target <= {LOG_COST_TARGET:.0%})"
+            f" (target >= {SHARE_OF_WRK_TARGET})  log cost {log_cost:.1%}, vs plain Locust"
+            f" {log_cost_vs_plain:.1%} (target <= {LOG_COST_TARGET:.0%})"
         ),
         rps=rps,
         rps_median=medians,
@@ -216,8 +236,10 @@ def bench_load_generator() -> dict[str, object]:
         share_of_wrk=share_of_wrk,
         share_of_wrk_target=SHARE_OF_WRK_TARGET,
         log_cost=log_cost,
+        log_cost_vs_plain=log_cost_vs_plain,
         log_cost_target=LOG_COST_TARGET,
-        within_target=share_of_wrk >= SHARE_OF_WRK_TARGET and log_cost <= LOG_COST_TARGET,
+        within_target=share_of_wrk >= SHARE_OF_WRK_TARGET
+        and max(log_cost, log_cost_vs_plain) <= LOG_COST_TARGET,
     )
 
 

@@ -15,22 +15,22 @@ from typing import Any
 
 import gevent
 from gevent.pool import Pool
-from locust import FastHttpUser, constant, task
-from locust.contrib.fasthttp import FastHttpSession
+from locust import constant, task
 from locust.user.task import LOCUST_STATE_STOPPING
 
+from load.lean_http import LeanClient, LeanHttpUser
 from load.shop_api import PRODUCT_IDS, SEARCH_WORDS, call, checkout
 
 __all__ = ["MIX", "ArrivalUser"]
 
-Arrival = Callable[[FastHttpSession, float], Any]
+Arrival = Callable[[LeanClient, float], Any]
 
 
-def _categories(client: FastHttpSession, due: float) -> Any:
+def _categories(client: LeanClient, due: float) -> Any:
     return call(client, "GET", "/api/v1/categories", name="GET /api/v1/categories", intended_ms=due)
 
 
-def _category_page(client: FastHttpSession, due: float) -> Any:
+def _category_page(client: LeanClient, due: float) -> Any:
     return call(
         client,
         "GET",
@@ -40,7 +40,7 @@ def _category_page(client: FastHttpSession, due: float) -> Any:
     )
 
 
-def _product(client: FastHttpSession, due: float) -> Any:
+def _product(client: LeanClient, due: float) -> Any:
     return call(
         client,
         "GET",
@@ -50,7 +50,7 @@ def _product(client: FastHttpSession, due: float) -> Any:
     )
 
 
-def _search(client: FastHttpSession, due: float) -> Any:
+def _search(client: LeanClient, due: float) -> Any:
     return call(
         client,
         "GET",
@@ -60,7 +60,7 @@ def _search(client: FastHttpSession, due: float) -> Any:
     )
 
 
-def _order(client: FastHttpSession, due: float) -> Any:
+def _order(client: LeanClient, due: float) -> Any:
     items = [{"product_id": random.choice(PRODUCT_IDS), "quantity": 1}]
     return checkout(client, {"items": items}, intended_ms=due)
 
@@ -75,11 +75,13 @@ MIX: tuple[tuple[int, Arrival], ...] = (
 )
 
 
-class ArrivalUser(FastHttpUser):
-    """One arrival generator: ``--arrival-rate / --arrival-generators`` requests per second."""
+class ArrivalUser(LeanHttpUser):
+    """One arrival generator: ``--arrival-rate / --arrival-generators`` requests per second.
+
+    Each arrival in flight holds its own keep-alive socket (``--max-in-flight`` bounds them).
+    """
 
     wait_time = constant(0)
-    concurrency = 400  # connections of this generator's pool (>= --max-in-flight's default)
     network_timeout = 5.0
     connection_timeout = 2.0
 

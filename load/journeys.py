@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import uuid
 
-from locust import FastHttpUser, between, constant_pacing, task
+from locust import between, constant_pacing, task
 
+from load.lean_http import LeanHttpUser
 from load.shop_api import PRODUCT_IDS, SEARCH_WORDS, call, checkout
 
 __all__ = ["ApiUser", "ShopperUser"]
@@ -14,7 +15,7 @@ __all__ = ["ApiUser", "ShopperUser"]
 _FALLBACK_CATEGORIES = ("books", "music", "games", "garden", "kitchen", "outdoor", "toys")
 
 
-class ShopperUser(FastHttpUser):
+class ShopperUser(LeanHttpUser):
     """A person in a browser: browses, looks at products, searches, fills a cart, checks out."""
 
     weight = 4
@@ -78,7 +79,7 @@ class ShopperUser(FastHttpUser):
         self.cart_lines = 0
 
 
-class ApiUser(FastHttpUser):
+class ApiUser(LeanHttpUser):
     """A partner integration: pages the catalogue and orders by product id, once a second."""
 
     weight = 1

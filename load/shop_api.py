@@ -1,7 +1,7 @@
 """Calls of the shop API as users make them: stamped, named, judged, and checkouts made safe.
 
-Every call sends ``X-Request-ID`` and records it (and, in the open model, the intended send time)
-in the request's context for the request log. :func:`checkout` retries an ambiguous answer
+Calls go through :class:`load.lean_http.LeanClient`, which sends ``X-Request-ID`` and records it
+(and, in the open model, the intended send time) in the request's context for the request log. :func:`checkout` retries an ambiguous answer
 (timeout, reset, 5xx) with the same idempotency key until it gets a definitive one, or marks the
 key ``unknown`` after the last attempt (design §4).
 """
@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import gevent
-from locust.contrib.fasthttp import FastHttpSession
 
-from load.request_log import CHECKOUT, new_request_id, stamp
+from load.lean_http import LeanClient
+from load.request_log import CHECKOUT
 from stormcheck.load.records import CheckoutAttempt, CheckoutOutcome
 
 __all__ = [
@@ -35,7 +35,7 @@ _BACKOFF_S = (0.2, 0.4, 0.8, 1.6)
 
 
 def call(
-    client: FastHttpSession,
+    client: LeanClient,
     method: str,
     path: str,
     *,
@@ -45,23 +45,15 @@ def call(
     json: Any = None,
 ) -> Any:
     """One request; a status outside ``expect`` is a failure. Returns the parsed JSON or None."""
-    request_id = new_request_id()
-    with client.request(
-        method,
-        path,
-        name=name,
-        json=json,
-        headers={"X-Request-ID": request_id},
-        catch_response=True,
-        context=stamp(request_id, intended_ms),
-    ) as response:
-        if response.status_code not in expect:
-            response.failure(f"{method} {name} answered {response.status_code}")
+    with client.request(method, path, name=name, json=json, intended_ms=intended_ms) as answer:
+        if answer.status_code not in expect:
+            answer.failure(f"{method} {name} answered {answer.status_code}")
             return None
+        answer.success()
         try:
-            return response.json() if response.content else None
+            return answer.json() if answer.content else None
         except ValueError:
-            response.failure(f"{method} {name}: answer is not JSON")
+            answer.failure(f"{method} {name}: answer is not JSON")
             return None
 
 
@@ -75,7 +67,7 @@ def classify_checkout(status: int) -> CheckoutOutcome:
 
 
 def checkout(
-    client: FastHttpSession,
+    client: LeanClient,
     body: Mapping[str, Any],
     *,
     intended_ms: float | None = None,
@@ -85,35 +77,32 @@ def checkout(
     key = uuid.uuid4().hex
     outcome = CheckoutOutcome.UNKNOWN
     for attempt in range(1, attempts + 1):
-        request_id = new_request_id()
-        context = stamp(request_id, intended_ms if attempt == 1 else None)
         with client.request(
             "POST",
             "/api/v1/orders",
             name="POST /api/v1/orders",
             json=dict(body),
-            headers={"X-Request-ID": request_id, "Idempotency-Key": key},
-            catch_response=True,
-            context=context,
-        ) as response:
-            outcome = classify_checkout(response.status_code)
+            headers={"Idempotency-Key": key},
+            intended_ms=intended_ms if attempt == 1 else None,
+        ) as answer:
+            outcome = classify_checkout(answer.status_code)
             order_id = None
             if outcome is CheckoutOutcome.SUCCESS:
                 try:
-                    order_id = int(response.json()["id"])
+                    order_id = int(answer.json()["id"])
                 except (ValueError, KeyError, TypeError):
                     outcome = CheckoutOutcome.AMBIGUOUS  # a 2xx without an order id proves nothing
             final = outcome is not CheckoutOutcome.AMBIGUOUS or attempt == attempts
             if outcome is CheckoutOutcome.AMBIGUOUS and final:
                 outcome = CheckoutOutcome.UNKNOWN
-            # The event fires when the with-block exits; the context it carries is this dict.
-            response.request_meta["context"][CHECKOUT] = CheckoutAttempt(
+            # The event fires when the with-block exits, with this context.
+            answer.context[CHECKOUT] = CheckoutAttempt(
                 key=key, attempt=attempt, outcome=outcome, order_id=order_id, final=final
             ).to_dict()
             if outcome is CheckoutOutcome.SUCCESS:
-                response.success()
+                answer.success()
             else:
-                response.failure(f"checkout {outcome.value}: answered {response.status_code}")
+                answer.failure(f"checkout {outcome.value}: answered {answer.status_code}")
         if final:
             return outcome
         gevent.sleep(_BACKOFF_S[min(attempt - 1, len(_BACKOFF_S) - 1)] * random.uniform(0.8, 1.2))

@@ -18,7 +18,9 @@ LOAD = project_root() / "load"
 LIBRARIES = {
     "__init__.py",
     "arrivals.py",
+    "fast_json.py",
     "journeys.py",
+    "lean_http.py",
     "request_log.py",
     "shapes.py",
     "shop_api.py",
