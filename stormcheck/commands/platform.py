@@ -10,7 +10,7 @@ from stormcheck.cli import CliState, pass_state
 from stormcheck.load.janitor import reap_orphan_generators
 from stormcheck.local.components import components_for
 from stormcheck.local.engine import connect
-from stormcheck.local.platform import component_health
+from stormcheck.local.platform import component_health, refresh_endpoints
 from stormcheck.local.session import bring_down, bring_up, reap_runs, runs_dir
 from stormcheck.runs import find_run
 from stormcheck.settings import STACKS
@@ -75,6 +75,7 @@ def status(ctx: click.Context, state: CliState, run_id: str | None, as_json: boo
     checks = {c.name: c for c in components_for(manifest.stack, only=tuple(manifest.components))}
     client = connect()
     try:
+        moved = refresh_endpoints(client, folder, manifest, checks)
         report = component_health(client, manifest, checks)
     finally:
         client.close()
@@ -86,6 +87,7 @@ def status(ctx: click.Context, state: CliState, run_id: str | None, as_json: boo
                     "run_id": manifest.run_id,
                     "state": manifest.state,
                     "healthy": healthy,
+                    "moved": moved,
                     "components": [
                         {"name": h.name, "state": h.state, "healthy": h.healthy, "detail": h.detail}
                         for h in report
@@ -98,6 +100,9 @@ def status(ctx: click.Context, state: CliState, run_id: str | None, as_json: boo
         click.echo(
             f"run {manifest.run_id} ({manifest.stack}, {manifest.state}): {'healthy' if healthy else 'UNHEALTHY'}"
         )
+        for name, endpoints in moved.items():
+            where = ", ".join(f"{k} {v}" for k, v in endpoints.items())
+            click.echo(f"  {name}: restarted on new host ports, run file updated: {where}")
         for h in report:
             click.echo(
                 f"  {h.name:12} {h.state:9} {'ok' if h.healthy else 'NOT READY'}  {h.detail}"

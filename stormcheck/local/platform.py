@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import docker.errors
@@ -29,6 +29,7 @@ __all__ = [
     "component_health",
     "docker_containers_dir",
     "find_run_resources",
+    "refresh_endpoints",
     "start_platform",
     "stop_run",
 ]
@@ -309,6 +310,42 @@ def stop_run(client: DockerClient, run_id: str) -> RunResources:
         tuple(str(n.name) for n in networks),
         tuple(str(v.name) for v in volumes),
     )
+
+
+def refresh_endpoints(
+    client: DockerClient,
+    folder: RunFolder,
+    manifest: Manifest,
+    components: Mapping[str, Component],
+) -> dict[str, dict[str, str]]:
+    """Re-read the host ports of the run's running containers; record any that moved.
+
+    A container that was stopped and started again (a fault, a test) gets new random host ports,
+    and the run file's endpoints go stale. Each moved component's endpoints are rewritten in the
+    run file and noted on the timeline; returns them (name → endpoints). Containers that are
+    gone or not running keep their last endpoints (``status`` reports them).
+    """
+    moved: dict[str, dict[str, str]] = {}
+    for name, info in manifest.components.items():
+        if name not in components:
+            continue
+        try:
+            container = client.containers.get(info["container"])
+            if container.status != "running":
+                continue
+            endpoints = _endpoints(container, components[name])
+        except (docker.errors.NotFound, PlatformError, NotReadyError):
+            continue  # gone, or stopped between the two reads
+        if endpoints != info["endpoints"]:
+            info["endpoints"] = endpoints
+            moved[name] = endpoints
+    if moved:
+        folder.write_manifest(manifest)
+        for name, endpoints in moved.items():
+            folder.timeline.record(
+                EventKind.NOTE, "endpoints moved", component=name, endpoints=endpoints
+            )
+    return moved
 
 
 @dataclass(frozen=True, slots=True)

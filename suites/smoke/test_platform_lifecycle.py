@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from docker import DockerClient
 
 from stormcheck.errors import NotReadyError
@@ -86,8 +87,28 @@ def test_status_reports_a_stopped_component_as_unhealthy(
         status = _cli(tmp_path, "status", run_id, "--json", check=False)
         assert status.returncode == 1
         assert json.loads(status.stdout)["components"][0]["healthy"] is False
+
+        # started again, it is on new host ports: status finds it there and updates the run file
+        before = _redis_url(tmp_path, run_id)
+        container = docker_client.containers.get(f"sc-{run_id}-redis")
+        container.start()
+        container.reload()
+        port = container.attrs["NetworkSettings"]["Ports"]["6379/tcp"][0]["HostPort"]
+        now = f"redis://127.0.0.1:{port}/0"
+        assert now != before, "Docker gave the restarted container its old host port again"
+        status = _cli(tmp_path, "status", run_id, "--json", check=False)
+        report = json.loads(status.stdout)
+        assert report["moved"] == {"redis": {"redis": now}}, report
+        assert status.returncode == 0 and report["healthy"] is True, report
+        assert _redis_url(tmp_path, run_id) == now
+        assert redis.Redis.from_url(now).ping()
     finally:
         _cli(tmp_path, "down", run_id)
+
+
+def _redis_url(runs: Path, run_id: str) -> str:
+    manifest = json.loads((runs / run_id / "manifest.json").read_text())
+    return str(manifest["components"]["redis"]["endpoints"]["redis"])
 
 
 def test_down_all_spares_live_owners_and_reaps_dead_ones(
