@@ -23,7 +23,7 @@ from shop.cache import CatalogueCache, RedisGateway, connect_redis
 from shop.cart import CartStore
 from shop.catalogue import Catalogue
 from shop.checkout import Orders
-from shop.database import open_pool
+from shop.database import DatabaseDeadlineExceeded, open_pool
 from shop.errors import ApiError, DependencyUnavailable
 from shop.metrics import Metrics
 from shop.middleware import RequestContextMiddleware
@@ -75,7 +75,7 @@ async def _dependency_error(request: Request, exc: Exception) -> Response:
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     metrics: Metrics = request.app.state.metrics
-    timeout = isinstance(exc, PoolTimeout | psycopg.errors.QueryCanceled)
+    timeout = isinstance(exc, PoolTimeout | psycopg.errors.QueryCanceled | DatabaseDeadlineExceeded)
     metrics.dependency_errors.labels("postgres", "timeout" if timeout else "error").inc()
     return _unavailable(request, "postgres", f"{type(exc).__name__}: {exc}".strip())
 

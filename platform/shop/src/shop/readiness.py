@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from shop.cache import RedisGateway
-from shop.database import Pool
+from shop.database import Pool, deadline
 from shop.metrics import Metrics
 from shop.migrations import pending_migrations
 
@@ -48,7 +48,9 @@ class Readiness:
     async def _check_database(self) -> dict[str, Any]:
         unknown = {"ok": False, "error": "database unreachable"}
         try:
-            async with asyncio.timeout(self._timeout):
+            # A deadline, not asyncio.timeout: cancelling psycopg mid-exchange makes it send a
+            # cancel request and wait for the server, up to 10 s more on a blackholed link.
+            with deadline(self._timeout):
                 async with self._pool.connection(timeout=self._timeout) as conn:
                     await conn.execute("SELECT 1")
                     if not self._migrations_current:

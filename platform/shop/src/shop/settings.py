@@ -28,6 +28,7 @@ class Settings:
     db_pool_timeout: float = 2.0
     db_connect_timeout: int = 3
     db_statement_timeout_ms: int = 2000
+    db_reply_grace: float = 1.0
     db_reconnect_timeout: float = 300.0
     db_startup_deadline: float = 60.0
     redis_timeout: float = 0.25
@@ -118,6 +119,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_statement_timeout_ms=_int(
             env, "SHOP_DB_STATEMENT_TIMEOUT_MS", Settings.db_statement_timeout_ms, 1
         ),
+        db_reply_grace=_float(env, "SHOP_DB_REPLY_GRACE_SECONDS", Settings.db_reply_grace, 0.1),
         db_reconnect_timeout=_float(
             env, "SHOP_DB_RECONNECT_TIMEOUT_SECONDS", Settings.db_reconnect_timeout, 1.0
         ),
