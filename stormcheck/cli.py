@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,12 @@ def build_cli() -> click.Group:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``stormcheck`` script."""
+    # A shell without job control starts background jobs (`stormcheck up &`, `make test &`)
+    # with SIGINT ignored, and Python keeps an inherited ignore: Ctrl-C (or kill -INT) would
+    # then not stop a run, and what it started would be left behind. Every command here cleans
+    # up on SIGINT, so take it back.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     group = build_cli()
     try:
         code = group.main(args=argv, prog_name="stormcheck", standalone_mode=False)

@@ -71,12 +71,23 @@ def test_two_minimal_stacks_share_no_port_network_or_container(
     )
 
 
+UP = [sys.executable, "-m", "stormcheck", "up"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(UP, id="from-a-terminal"),
+        # as a shell without job control starts a background job: SIGINT ignored, inherited
+        pytest.param(["sh", "-c", 'trap "" INT; exec "$@"', "sh", *UP], id="sigint-ignored"),
+    ],
+)
 def test_ctrl_c_during_up_tears_down_what_started(
-    docker_client: DockerClient, tmp_path: Path
+    docker_client: DockerClient, tmp_path: Path, command: list[str]
 ) -> None:
     env = dict(os.environ, STORMCHECK_RUNS_DIR=str(tmp_path))
     with subprocess.Popen(
-        [sys.executable, "-m", "stormcheck", "up"],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
