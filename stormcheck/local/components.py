@@ -223,7 +223,7 @@ def _sentinel(index: int) -> Component:
             "SENTINEL_MASTER_NAME": readiness.SENTINEL_MASTER_NAME,
             "SENTINEL_MONITOR": f"{_REDIS_NODES[0]}:6379",
             "SENTINEL_QUORUM": "2",
-            "SENTINEL_DOWN_AFTER_MS": "2000",
+            "SENTINEL_DOWN_AFTER_MS": "3000",
             "SENTINEL_FAILOVER_TIMEOUT_MS": "10000",
             "SENTINEL_PEERS": " ".join(f"{s}:26379" for s in _SENTINELS if s != name),
         },
