@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import docker.errors
 from docker import DockerClient
@@ -312,6 +313,13 @@ def stop_run(client: DockerClient, run_id: str) -> RunResources:
     )
 
 
+def _with_port(url: str, port: str) -> str:
+    parts = urlsplit(url)
+    userinfo, _, _ = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}@" if userinfo else ""
+    return urlunsplit(parts._replace(netloc=f"{netloc}{parts.hostname}:{port}"))
+
+
 def refresh_endpoints(
     client: DockerClient,
     folder: RunFolder,
@@ -331,11 +339,19 @@ def refresh_endpoints(
             continue
         try:
             container = client.containers.get(info["container"])
-            if container.status != "running":
-                continue
-            endpoints = _endpoints(container, components[name])
-        except (docker.errors.NotFound, PlatformError, NotReadyError):
-            continue  # gone, or stopped between the two reads
+            container.reload()
+        except docker.errors.NotFound:
+            continue
+        ports = container.attrs["NetworkSettings"]["Ports"] or {}
+        if container.status != "running" or not ports:
+            continue  # not running (status says so), or stopped between the two reads
+        # Only the port changes: the run file's URLs keep what only the run knew (credentials),
+        # which a fresh rendering of the component's templates would not have.
+        endpoints = dict(info["endpoints"])
+        for port, (endpoint, _template) in components[name].ports.items():
+            bindings = ports.get(f"{port}/tcp") or []
+            if bindings and endpoint in endpoints:
+                endpoints[endpoint] = _with_port(endpoints[endpoint], bindings[0]["HostPort"])
         if endpoints != info["endpoints"]:
             info["endpoints"] = endpoints
             moved[name] = endpoints
