@@ -60,16 +60,22 @@ def test_up_status_down_leaves_nothing_labelled(
 ) -> None:
     up = _cli(tmp_path, "up", "--only", "postgres")
     run_id = _run_id(tmp_path)
-    manifest = json.loads((tmp_path / run_id / "manifest.json").read_text())
-    dsn = manifest["components"]["postgres"]["endpoints"]["postgres"]
-    assert "127.0.0.1" in dsn and dsn in up.stdout
-    with psycopg.connect(dsn) as conn:
-        assert conn.execute("select current_database()").fetchone() == ("shop",)
-    assert _labelled(docker_client, run_id)["volumes"], "postgres data should be a labelled volume"
+    try:
+        manifest = json.loads((tmp_path / run_id / "manifest.json").read_text())
+        dsn = manifest["components"]["postgres"]["endpoints"]["postgres"]
+        assert "127.0.0.1" in dsn and dsn in up.stdout
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("shop",)
+        labelled = _labelled(docker_client, run_id)
+        assert labelled["volumes"], "postgres data should be a labelled volume"
 
-    status = _cli(tmp_path, "status", "--json")
-    report = json.loads(status.stdout)
-    assert report["healthy"] is True and [c["name"] for c in report["components"]] == ["postgres"]
+        status = _cli(tmp_path, "status", "--json")
+        report = json.loads(status.stdout)
+        names = [c["name"] for c in report["components"]]
+        assert report["healthy"] is True and names == ["postgres"], report
+    except BaseException:
+        _cli(tmp_path, "down", run_id, check=False)  # a user run: nobody else would remove it
+        raise
 
     _cli(tmp_path, "down", run_id)
     assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
