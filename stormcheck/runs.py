@@ -36,6 +36,7 @@ __all__ = [
     "Manifest",
     "RunFolder",
     "boot_id",
+    "create_run",
     "find_run",
     "list_runs",
     "new_run_id",
@@ -300,3 +301,21 @@ def find_run(runs_dir: Path, run_id: str | None) -> RunFolder:
         found = "no run" if not matches else f"{len(matches)} runs"
         raise RunNotFoundError(f"{found} under {runs_dir} match {run_id!r}")
     return matches[0]
+
+
+def create_run(
+    parent: Path,
+    *,
+    profile: str,
+    stack: str,
+    lease: Lease,
+    run_id: str | None = None,
+) -> tuple[RunFolder, Manifest]:
+    """A new run folder under ``parent`` with its first run file written; returns both."""
+    run_id = run_id or new_run_id()
+    folder = RunFolder(parent / run_id).create()
+    manifest = Manifest(
+        run_id=run_id, profile=profile, stack=stack, created_ms=now_ms(), lease=lease
+    )
+    folder.write_manifest(manifest)
+    return folder, manifest

@@ -24,9 +24,9 @@ from stormcheck.local.images import (
 from stormcheck.local.platform import find_run_resources, start_platform, stop_run
 from stormcheck.observability.delivery import wire_monitoring
 from stormcheck.paths import catalogue_path, project_root
-from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
+from stormcheck.runs import Lease, Manifest, RunFolder, create_run
 from stormcheck.settings import Settings
-from stormcheck.timeline import EventKind, now_ms
+from stormcheck.timeline import EventKind
 
 __all__ = [
     "ReapResult",
@@ -96,17 +96,14 @@ def start_run(
     _, built = prepare_images(
         settings, client, roles=tuple({c.role for c in components}), progress=progress
     )
-    run_id = run_id or new_run_id()
-    folder = RunFolder(runs_dir(settings) / run_id).create()
-    manifest = Manifest(
-        run_id=run_id,
+    folder, manifest = create_run(
+        runs_dir(settings),
         profile=settings.profile,
         stack=stack,
-        created_ms=now_ms(),
         lease=owner if isinstance(owner, Lease) else Lease.for_current_process(owner),
+        run_id=run_id,
     )
-    folder.write_manifest(manifest)
-    progress(f"run {run_id}: starting {len(components)} component(s)")
+    progress(f"run {manifest.run_id}: starting {len(components)} component(s)")
     start_platform(
         client,
         folder,

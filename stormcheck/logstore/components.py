@@ -25,11 +25,9 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httpx
-from docker import DockerClient
 
 from stormcheck.errors import BackendError, NotReadyError, PlatformError
 from stormcheck.local.component import Component
-from stormcheck.local.platform import docker_containers_dir
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import LogQuery
 from stormcheck.logstore.template import TEMPLATE_NAME, load_index_template
@@ -40,7 +38,6 @@ from stormcheck.verdict import Window
 __all__ = [
     "LOG_ROLES",
     "OPENSEARCH_MEMORY_MB",
-    "containers_dir",
     "opensearch",
     "prepare_log_store",
     "shipper",
@@ -100,18 +97,13 @@ def opensearch() -> Component:
     )
 
 
-def containers_dir(client: DockerClient) -> str:
-    """The engine's containers folder, where json-file logs live (see :func:`docker_containers_dir`)."""
-    return docker_containers_dir(client)
-
-
 def shipper(
     run_id: str = "{run}",
     host_containers_dir: str = "{docker_containers}",
     *,
     opensearch_host: str = "opensearch",
 ) -> Component:
-    """The log shipper of run ``run_id``, reading ``host_containers_dir`` (see :func:`containers_dir`).
+    """The log shipper of run ``run_id``, reading ``host_containers_dir`` (see :func:`stormcheck.local.platform.docker_containers_dir`).
 
     Both default to the placeholders the engine fills in when it starts the container
     (:data:`stormcheck.local.component.RUN_PLACEHOLDERS`). It needs only ``opensearch``: it starts

@@ -51,12 +51,14 @@ def test_a_quantile_prometheus_did_not_estimate_is_inconclusive() -> None:
     assert verdict.outcome is Outcome.INCONCLUSIVE, verdict.explain()
 
 
+BEFORE = ThrottleSample("shop-1", periods=100, throttled_periods=1, throttled_ns=10**8)
+
+
 def _throttled(seconds: float) -> Throttling:
-    before = ThrottleSample("shop-1", periods=100, throttled_periods=1, throttled_ns=10**8)
     after = ThrottleSample(
         "shop-1", periods=700, throttled_periods=20, throttled_ns=10**8 + int(seconds * 1e9)
     )
-    return Throttling.between(before, after)
+    return Throttling.between(BEFORE, after)
 
 
 def test_throttling_is_the_difference_of_two_samples_and_refuses_a_restart() -> None:
@@ -67,11 +69,7 @@ def test_throttling_is_the_difference_of_two_samples_and_refuses_a_restart() -> 
     assert throttled.exposed_share(80.0, 4800) == pytest.approx(60 / 4800)
     restarted = ThrottleSample("shop-1", periods=5, throttled_periods=0, throttled_ns=0)
     with pytest.raises(PlatformError, match="went backwards"):
-        Throttling.between(_throttled_sample(), restarted)
-
-
-def _throttled_sample() -> ThrottleSample:
-    return ThrottleSample("shop-1", periods=100, throttled_periods=1, throttled_ns=10**8)
+        Throttling.between(BEFORE, restarted)
 
 
 def test_a_tail_apart_while_the_server_was_throttled_is_inconclusive_not_failed() -> None:

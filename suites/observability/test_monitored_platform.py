@@ -25,6 +25,7 @@ from stormcheck.errors import BackendError
 from stormcheck.observability.inventory import used_metrics
 from stormcheck.observability.sink import ReceivedAlert
 from stormcheck.timeline import EventKind, now_ms
+from suites.observability.traffic import absent_metrics
 
 DETECT_WITHIN_S = 40.0
 # metric prefix -> the component that exports it, for those absent from the minimal stack
@@ -53,16 +54,7 @@ def test_every_metric_used_by_rules_dashboards_and_slos_exists(monitored_platfor
     }
     wanted = set(used) - unchecked
     with PrometheusClient(platform.endpoint("prometheus")) as prometheus:
-        deadline = time.monotonic() + 30
-        while True:
-            found = {
-                s.labels["__name__"]
-                for s in prometheus.query_vector('count by (__name__) ({__name__=~".+"})').samples
-            }
-            missing = wanted - found
-            if not missing or time.monotonic() > deadline:
-                break
-            time.sleep(2)  # poll interval: a scrape every 5 s
+        missing = absent_metrics(prometheus, wanted, timeout_s=30)
     report = {name: sorted(used[name]) for name in sorted(missing)}
     assert not missing, f"metrics used but absent on the platform: {report}"
     print(f"checked {len(wanted)} metrics; full stack only, not checked here: {sorted(unchecked)}")

@@ -6,6 +6,7 @@ shop's locked wheels (what its image has); the test's own interpreter lacks them
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,11 +14,13 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from suites.shop.databases import fresh_database
 
 SHOP_SRC = Path(__file__).resolve().parents[2] / "platform" / "shop" / "src"
 
@@ -157,3 +160,12 @@ def run_migrate(
         timeout=timeout,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def migrated_database(python: str, postgres_dsn: str, redis_url: str) -> Iterator[str]:
+    """A fresh database with the shop's migrations applied (by ``python``); dropped afterwards."""
+    with fresh_database(postgres_dsn) as dsn:
+        result = run_migrate(python, dsn, redis_url)
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield dsn

@@ -22,8 +22,8 @@ import psycopg
 import pytest
 
 from stormcheck.clients.toxiproxy import Proxy, ToxiproxyClient
-from suites.shop.databases import fresh_database, with_host_port
-from suites.shop.shop_process import ShopProcess, run_migrate
+from suites.shop.databases import with_host_port
+from suites.shop.shop_process import ShopProcess, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +39,7 @@ ROUNDS = 3
 
 @pytest.fixture(scope="module")
 def database(shop_python: str, postgres_dsn: str, redis_url: str) -> Iterator[str]:
-    with fresh_database(postgres_dsn) as dsn:
-        result = run_migrate(shop_python, dsn, redis_url)
-        assert result.returncode == 0, result.stdout + result.stderr
+    with migrated_database(shop_python, postgres_dsn, redis_url) as dsn:
         yield dsn
 
 

@@ -20,9 +20,8 @@ from stormcheck.errors import NotReadyError
 from stormcheck.local.components import components_for
 from stormcheck.local.platform import start_platform
 from stormcheck.local.session import prepare_images
-from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
+from stormcheck.runs import Lease, create_run
 from stormcheck.settings import Settings
-from stormcheck.timeline import now_ms
 
 pytestmark = pytest.mark.integration
 
@@ -164,15 +163,10 @@ def test_a_component_that_cannot_start_fails_up_with_its_logs_and_leaves_nothing
     _, built = prepare_images(settings, docker_client, roles=("postgres",))
     (postgres,) = components_for("minimal", only=("postgres",))
     broken = dataclasses.replace(postgres, env={})  # no password: the entrypoint refuses to start
-    run_id = new_run_id()
-    folder = RunFolder(tmp_path / run_id).create()
-    manifest = Manifest(
-        run_id=run_id,
-        profile="local",
-        stack="minimal",
-        created_ms=now_ms(),
-        lease=Lease.for_current_process(),
+    folder, manifest = create_run(
+        tmp_path, profile="local", stack="minimal", lease=Lease.for_current_process()
     )
+    run_id = manifest.run_id
     started = time.monotonic()
     with pytest.raises(NotReadyError) as caught:
         start_platform(

@@ -16,24 +16,15 @@ from stormcheck.local.component import Component
 from stormcheck.local.components import components_for
 from stormcheck.local.platform import start_platform, stop_run
 from stormcheck.local.session import prepare_images
-from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
+from stormcheck.runs import Lease, Manifest, RunFolder, create_run
 from stormcheck.settings import Settings
-from stormcheck.timeline import EventKind, now_ms
+from stormcheck.timeline import EventKind
 
 pytestmark = pytest.mark.integration
 
 
 def _run(tmp_path: Path) -> tuple[RunFolder, Manifest]:
-    run_id = new_run_id()
-    folder = RunFolder(tmp_path / run_id).create()
-    manifest = Manifest(
-        run_id=run_id,
-        profile="local",
-        stack="minimal",
-        created_ms=now_ms(),
-        lease=Lease.for_current_process(),
-    )
-    return folder, manifest
+    return create_run(tmp_path, profile="local", stack="minimal", lease=Lease.for_current_process())
 
 
 def _left(client: DockerClient, run_id: str) -> list[str]:
