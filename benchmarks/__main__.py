@@ -178,7 +178,7 @@ def bench_shop_listing() -> None:
     folder, manifest = bring_up(settings, owner="process", only=("postgres", "redis"))
     shop: subprocess.Popen[bytes] | None = None
     try:
-        endpoints = {name: info["endpoints"][name] for name, info in manifest.components.items()}
+        endpoints = {name: manifest.endpoint(name) for name in manifest.components}
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -255,7 +255,7 @@ def bench_up_minimal() -> None:
     The baseline starts the same images in the same order on one network and waits for the same
     readiness checks, without labels, volumes, leases or a run file; tear-down is not timed.
     """
-    from stormcheck.local.components import components_for
+    from stormcheck.local.stacks import components_for
 
     settings = load_settings()
     client = connect()

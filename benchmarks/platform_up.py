@@ -15,9 +15,9 @@ import statistics
 import time
 
 from benchmarks.record import record
-from stormcheck.local.components import components_for
 from stormcheck.local.engine import connect
 from stormcheck.local.session import bring_down, bring_up, prepare_images
+from stormcheck.local.stacks import components_for
 from stormcheck.settings import Settings, Stack, load_settings
 
 __all__ = ["TARGET_S", "bench_up_full"]
@@ -33,7 +33,7 @@ def _up_down(settings: Settings, stack: Stack) -> tuple[float, dict[str, float]]
     folder, manifest = bring_up(settings, owner="process")
     elapsed = time.perf_counter() - started
     try:
-        ready = {name: float(info["ready_s"]) for name, info in manifest.components.items()}
+        ready = {name: record.ready_s for name, record in manifest.components.items()}
     finally:
         bring_down(settings, folder)
     return elapsed, ready

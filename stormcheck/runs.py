@@ -22,18 +22,23 @@ import os
 import secrets
 import socket
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from stormcheck.errors import ConfigError, RunNotFoundError
+from stormcheck.redaction import split_password, with_password
 from stormcheck.timeline import Timeline, now_ms
 from stormcheck.verdict import Verdict
 
 __all__ = [
+    "MANIFEST_FORMAT",
+    "CalibrationRecord",
+    "ComponentRecord",
     "Lease",
     "Manifest",
+    "Provenance",
     "RunFolder",
     "boot_id",
     "create_run",
@@ -147,9 +152,147 @@ class Lease:
         )
 
 
+MANIFEST_FORMAT = 2
+"""The run file's format: 1 (no ``format`` field, components as plain objects, DSNs with their
+passwords) is still read; 2 adds typed component records, ``provenance`` and keeps credentials out."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalibrationRecord:
+    """The calibrated capacity of a component, as ``stormcheck calibrate`` stored it."""
+
+    rate_rps: float
+    at_ms: int
+    step_s: float
+    bounded_by_generator: bool
+    generator_budget_cores: float
+    thresholds: Mapping[str, float]
+    steps: tuple[Mapping[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "rate_rps": self.rate_rps,
+            "at_ms": self.at_ms,
+            "step_s": self.step_s,
+            "bounded_by_generator": self.bounded_by_generator,
+            "generator_budget_cores": self.generator_budget_cores,
+            "thresholds": dict(self.thresholds),
+            "steps": [dict(s) for s in self.steps],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CalibrationRecord:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            rate_rps=float(data["rate_rps"]),
+            at_ms=int(data.get("at_ms", 0)),
+            step_s=float(data.get("step_s", 0.0)),
+            bounded_by_generator=bool(data.get("bounded_by_generator", False)),
+            generator_budget_cores=float(data.get("generator_budget_cores", 0.0)),
+            thresholds={str(k): float(v) for k, v in dict(data.get("thresholds", {})).items()},
+            steps=tuple(dict(s) for s in data.get("steps", [])),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComponentRecord:
+    """One started component of a run: where it runs and how to reach it.
+
+    ``endpoints`` never hold a password: the run's credentials are kept apart
+    (:attr:`Manifest.credentials`) and put back by :meth:`Manifest.endpoint` on use.
+    """
+
+    name: str
+    role: str
+    zone: str
+    image: str
+    container: str
+    endpoints: Mapping[str, str]
+    ready_s: float
+    address: str | None = None  # the container's IP on the run's network
+    webhook: str | None = None  # alertmanager: where it delivers its notifications
+    calibration: CalibrationRecord | None = None  # the capacity measured through it
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (optional sections only when set)."""
+        data: dict[str, Any] = {
+            "role": self.role,
+            "zone": self.zone,
+            "image": self.image,
+            "container": self.container,
+            "address": self.address,
+            "endpoints": dict(self.endpoints),
+            "ready_s": self.ready_s,
+        }
+        if self.webhook is not None:
+            data["webhook"] = self.webhook
+        if self.calibration is not None:
+            data["calibration"] = self.calibration.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> ComponentRecord:
+        """Inverse of :meth:`to_dict` (also reads format 1's plain objects)."""
+        calibration = data.get("calibration")
+        return cls(
+            name=name,
+            role=str(data["role"]),
+            zone=str(data.get("zone", "")),
+            image=str(data.get("image", "")),
+            container=str(data["container"]),
+            endpoints={str(k): str(v) for k, v in dict(data.get("endpoints", {})).items()},
+            ready_s=float(data.get("ready_s", 0.0)),
+            address=data.get("address"),
+            webhook=data.get("webhook"),
+            calibration=None if calibration is None else CalibrationRecord.from_dict(calibration),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance:
+    """What a run was made of, enough to replay it (filled by the main job)."""
+
+    git_commit: str | None = None
+    image_ids: Mapping[str, str] = field(default_factory=dict)  # role -> image id
+    seeds: Mapping[str, int] = field(default_factory=dict)  # what drew at random -> its seed
+    component_versions: Mapping[str, str] = field(default_factory=dict)  # role -> version
+    settings: Mapping[str, Any] = field(default_factory=dict)  # with secrets redacted
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "git_commit": self.git_commit,
+            "image_ids": dict(self.image_ids),
+            "seeds": dict(self.seeds),
+            "component_versions": dict(self.component_versions),
+            "settings": dict(self.settings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            git_commit=data.get("git_commit"),
+            image_ids=dict(data.get("image_ids", {})),
+            seeds={str(k): int(v) for k, v in dict(data.get("seeds", {})).items()},
+            component_versions=dict(data.get("component_versions", {})),
+            settings=dict(data.get("settings", {})),
+        )
+
+
+def _credential_key(component: str, endpoint: str) -> str:
+    return f"{component}/{endpoint}"
+
+
 @dataclass(slots=True, kw_only=True)
 class Manifest:
-    """The run file: what a run is, who owns it and how to reach its components."""
+    """The run file: what a run is, who owns it and how to reach its components.
+
+    ``credentials`` (endpoint → password) are never written into the run file: the run folder
+    keeps them in a file of their own, readable by its owner only
+    (:attr:`RunFolder.credentials_path`).
+    """
 
     run_id: str
     profile: str
@@ -158,11 +301,63 @@ class Manifest:
     lease: Lease
     state: str = "starting"
     network: str | None = None
-    components: dict[str, dict[str, Any]] = field(default_factory=dict)
+    components: dict[str, ComponentRecord] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def component(self, name: str) -> ComponentRecord:
+        """The record of component ``name``; :class:`RunNotFoundError` names what the run has."""
+        try:
+            return self.components[name]
+        except KeyError:
+            have = ", ".join(sorted(self.components)) or "none"
+            raise RunNotFoundError(
+                f"run {self.run_id} has no component {name!r} (it has: {have})"
+            ) from None
+
+    def endpoint(self, component: str, name: str | None = None) -> str:
+        """The URL of ``component``'s endpoint ``name`` (default: the one named like it).
+
+        The URL is the one a client uses: a password the run keeps apart is put back in.
+        """
+        record = self.component(component)
+        key = name or component
+        try:
+            url = record.endpoints[key]
+        except KeyError:
+            have = ", ".join(sorted(record.endpoints)) or "none"
+            raise RunNotFoundError(
+                f"run {self.run_id}: component {component!r} has no endpoint {key!r} (it has: {have})"
+            ) from None
+        return with_password(url, self.credentials.get(_credential_key(component, key)))
+
+    def endpoints(self, component: str) -> dict[str, str]:
+        """Every endpoint of ``component`` as a client uses it (passwords put back in)."""
+        return {key: self.endpoint(component, key) for key in self.component(component).endpoints}
+
+    def container(self, component: str) -> str:
+        """The Docker container name of ``component``."""
+        return self.component(component).container
+
+    def add(self, record: ComponentRecord) -> None:
+        """Record a started component; passwords in its endpoints go to :attr:`credentials`."""
+        public = {}
+        for key, url in record.endpoints.items():
+            public[key], password = split_password(url)
+            if password is not None:
+                self.credentials[_credential_key(record.name, key)] = password
+        self.components[record.name] = replace(record, endpoints=public)
+
+    def update(self, component: str, **changes: Any) -> ComponentRecord:
+        """Replace fields of ``component``'s record (e.g. ``endpoints=``, ``webhook=``)."""
+        record = replace(self.component(component), **changes)
+        self.add(record)
+        return self.components[component]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form (the run file): no credentials."""
         return {
+            "format": MANIFEST_FORMAT,
             "run_id": self.run_id,
             "profile": self.profile,
             "stack": self.stack,
@@ -170,14 +365,25 @@ class Manifest:
             "state": self.state,
             "lease": self.lease.to_dict(),
             "network": self.network,
-            "components": self.components,
+            "components": {name: c.to_dict() for name, c in self.components.items()},
+            "provenance": self.provenance.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: Path) -> Manifest:
-        """Inverse of :meth:`to_dict`; :class:`ConfigError` names the file and the missing field."""
+        """Inverse of :meth:`to_dict`; :class:`ConfigError` names the file and the missing field.
+
+        Format 1 files (written before the format was versioned) are read too: their DSNs carry
+        passwords, which go to :attr:`credentials`. A newer format is refused.
+        """
+        version = data.get("format", 1)
+        if not isinstance(version, int) or not 1 <= version <= MANIFEST_FORMAT:
+            raise ConfigError(
+                f"run file {source}: format {version!r} is not one this stormcheck reads"
+                f" (1 to {MANIFEST_FORMAT}); it was written by a newer stormcheck"
+            )
         try:
-            return cls(
+            manifest = cls(
                 run_id=str(data["run_id"]),
                 profile=str(data["profile"]),
                 stack=str(data["stack"]),
@@ -185,10 +391,13 @@ class Manifest:
                 state=str(data.get("state", "unknown")),
                 lease=Lease.from_dict(data["lease"]),
                 network=data.get("network"),
-                components=dict(data.get("components", {})),
+                provenance=Provenance.from_dict(data.get("provenance", {})),
             )
+            for name, info in dict(data.get("components", {})).items():
+                manifest.add(ComponentRecord.from_dict(str(name), info))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"run file {source}: missing or malformed field {exc}") from None
+        return manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,9 +452,25 @@ class RunFolder:
             directory.mkdir(parents=True, exist_ok=True)
         return self
 
+    @property
+    def credentials_path(self) -> Path:
+        """Where the run's generated credentials are kept: beside the run folder, not in it.
+
+        ``<runs_dir>/.credentials/<run id>.json``, readable by its owner only (0600), so that a
+        run folder can be uploaded or shared as it is.
+        """
+        return self.root.parent / ".credentials" / f"{self.run_id}.json"
+
     def write_manifest(self, manifest: Manifest) -> None:
-        """Write the run file atomically (readers never see half a file)."""
+        """Write the run file atomically (readers never see half a file); credentials apart."""
+        if manifest.credentials:
+            self.credentials_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _write_json_atomically(self.credentials_path, dict(manifest.credentials), mode=0o600)
         _write_json_atomically(self.manifest_path, manifest.to_dict())
+
+    def remove_credentials(self) -> None:
+        """Forget the run's credentials (once its components are gone)."""
+        self.credentials_path.unlink(missing_ok=True)
 
     def read_manifest(self) -> Manifest:
         """Read the run file; :class:`RunNotFoundError` if it is missing."""
@@ -257,7 +482,17 @@ class RunFolder:
             ) from None
         except json.JSONDecodeError as exc:
             raise ConfigError(f"run file {self.manifest_path}: not valid JSON ({exc})") from None
-        return Manifest.from_dict(data, source=self.manifest_path)
+        manifest = Manifest.from_dict(data, source=self.manifest_path)
+        try:
+            stored = json.loads(self.credentials_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            stored = {}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"run credentials {self.credentials_path}: unreadable ({exc})"
+            ) from None
+        manifest.credentials.update({str(k): str(v) for k, v in dict(stored).items()})
+        return manifest
 
     def write_verdicts(self, verdicts: Iterable[Verdict]) -> None:
         """Write ``verdicts.json``."""
@@ -271,10 +506,13 @@ class RunFolder:
         return [Verdict.from_dict(item) for item in data]
 
 
-def _write_json_atomically(path: Path, data: Any) -> None:
+def _write_json_atomically(path: Path, data: Any, *, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.chmod(tmp, mode)  # the umask may have narrowed it; never widened beyond ``mode``
     tmp.replace(path)
 
 
@@ -289,13 +527,22 @@ def list_runs(runs_dir: Path) -> list[RunFolder]:
 
 
 def find_run(runs_dir: Path, run_id: str | None) -> RunFolder:
-    """The run with ``run_id``, a unique prefix of it, or (None) the newest run that is up."""
+    """The run with ``run_id`` or a unique prefix of it; (None) the only run that is up.
+
+    With no id and more than one run up, nothing is guessed: :class:`RunNotFoundError` lists them
+    (another person's or another session's run must never be picked by accident).
+    """
     runs = list_runs(runs_dir)
     if run_id is None:
         live = [r for r in runs if r.read_manifest().state == "up"]
         if not live:
             raise RunNotFoundError(f"no run is up under {runs_dir}; start one with `stormcheck up`")
-        return live[-1]
+        if len(live) > 1:
+            listed = ", ".join(r.run_id for r in live)
+            raise RunNotFoundError(
+                f"{len(live)} runs are up under {runs_dir} ({listed}); name the one you mean"
+            )
+        return live[0]
     matches = [r for r in runs if r.run_id.startswith(run_id)]
     if len(matches) != 1:
         found = "no run" if not matches else f"{len(matches)} runs"

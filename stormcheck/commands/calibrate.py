@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from stormcheck.cli import CliState, pass_state
-from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.local.session import runs_dir
@@ -41,12 +40,7 @@ def calibrate_command(  # noqa: PLR0917 - click passes each option as a paramete
     from stormcheck.load.calibrate import calibrate, store_calibration
 
     folder = find_run(runs_dir(state.settings()), run_id)
-    try:
-        host = folder.read_manifest().components[component]["endpoints"][endpoint]
-    except KeyError:
-        raise ConfigError(
-            f"run {folder.run_id}: no endpoint {endpoint!r} of component {component!r}"
-        ) from None
+    host = folder.read_manifest().endpoint(component, endpoint)
     result = calibrate(
         host,
         folder.root / "calibration",

@@ -53,8 +53,8 @@ def prometheus_url(settings: Settings, run_id: str | None) -> str:
         return settings.prometheus_url
     manifest = _run_folder(settings, run_id).read_manifest()
     try:
-        return str(manifest.components["prometheus"]["endpoints"]["prometheus"])
-    except KeyError:
+        return manifest.endpoint("prometheus")
+    except RunNotFoundError:
         raise ConfigError(
             f"run {manifest.run_id} has no Prometheus endpoint; set STORMCHECK_PROMETHEUS_URL"
         ) from None
@@ -66,8 +66,8 @@ def logstore_url(settings: Settings, run_id: str | None) -> str:
         return settings.logstore_url
     manifest = _run_folder(settings, run_id).read_manifest()
     try:
-        return str(manifest.components["opensearch"]["endpoints"]["opensearch"])
-    except KeyError:
+        return manifest.endpoint("opensearch")
+    except RunNotFoundError:
         raise ConfigError(
             f"run {manifest.run_id} has no log store (OpenSearch); set STORMCHECK_LOGSTORE_URL"
         ) from None

@@ -76,12 +76,7 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
     folder = find_run(runs_dir(settings), run_id)
     chosen = scenario(scenario_name)
     manifest = folder.read_manifest()
-    try:
-        host = manifest.components[chosen.component]["endpoints"][chosen.endpoint]
-    except KeyError:
-        raise ConfigError(
-            f"run {folder.run_id}: no endpoint {chosen.endpoint!r} of component {chosen.component!r}"
-        ) from None
+    host = manifest.endpoint(chosen.component, chosen.endpoint)
     if chosen.model == "open" and rate is None:
         capacity = read_capacity(folder, chosen.component)
         if not capacity:

@@ -8,10 +8,10 @@ import click
 
 from stormcheck.cli import CliState, pass_state
 from stormcheck.load.janitor import reap_orphan_generators
-from stormcheck.local.components import components_for
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health, refresh_endpoints
 from stormcheck.local.session import bring_down, bring_up, reap_runs, runs_dir
+from stormcheck.local.stacks import components_for
 from stormcheck.runs import find_run
 from stormcheck.settings import STACKS
 
@@ -31,9 +31,12 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
         settings = state.with_overrides(stack=stack)
     folder, manifest = bring_up(settings, owner="user", only=only, progress=click.echo)
     click.echo(f"run {manifest.run_id} is up ({folder.root})")
-    for name, info in manifest.components.items():
-        for endpoint, url in info["endpoints"].items():
+    # The run file's URLs, without the generated passwords (kept in the credentials file).
+    for name, record in manifest.components.items():
+        for endpoint, url in record.endpoints.items():
             click.echo(f"  {name:12} {endpoint:12} {url}")
+    if manifest.credentials:
+        click.echo(f"  credentials: {folder.credentials_path} (readable by you only)")
 
 
 @click.command()
@@ -124,12 +127,20 @@ def attach(ctx: click.Context, state: CliState, run_id: str) -> None:
     click.echo(
         f"# run {manifest.run_id} ({manifest.stack}), owner: {manifest.lease.kind} {manifest.lease.pid}"
     )
-    for name, info in manifest.components.items():
-        for endpoint, url in info["endpoints"].items():
+    for name, record in manifest.components.items():
+        for endpoint, url in record.endpoints.items():
             click.echo(f"#   {name:12} {endpoint:12} {url}")
-            if endpoint in {"prometheus", "alertmanager", "logstore"}:
-                click.echo(f"export STORMCHECK_{endpoint.upper()}_URL={url}")
+            setting = _URL_SETTINGS.get(endpoint)
+            if setting:
+                click.echo(f"export STORMCHECK_{setting.upper()}={url}")
     click.echo(f"# tests against it: pytest --attach {manifest.run_id}")
 
+
+# endpoint name → the setting that points the harness at it (`attach` prints the exports)
+_URL_SETTINGS = {
+    "prometheus": "prometheus_url",
+    "alertmanager": "alertmanager_url",
+    "opensearch": "logstore_url",
+}
 
 COMMANDS = (up, down, status, attach)

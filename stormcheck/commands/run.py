@@ -11,10 +11,10 @@ import click
 
 from stormcheck.cli import CliState, pass_state
 from stormcheck.errors import NotReadyError
-from stormcheck.local.components import components_for
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health
 from stormcheck.local.session import bring_down, bring_up
+from stormcheck.local.stacks import components_for
 from stormcheck.settings import STACKS
 from stormcheck.timeline import EventKind
 from stormcheck.verdict import Evidence, Verdict, combine, gate_exit_code
@@ -41,15 +41,15 @@ def run(ctx: click.Context, state: CliState, stack: str | None, keep: bool) -> N
         click.echo(f"platform did not come up: {exc}", err=True)
         ctx.exit(1)
     try:
-        for name, info in manifest.components.items():
+        for name, record in manifest.components.items():
             verdicts.append(
                 Verdict.passed(
                     f"ready/{name}",
-                    f"{name} passed its readiness check after {info['ready_s']:.1f} s",
+                    f"{name} passed its readiness check after {record.ready_s:.1f} s",
                     Evidence(
                         description="readiness check",
-                        source=info["container"],
-                        observed=info["ready_s"],
+                        source=record.container,
+                        observed=record.ready_s,
                     ),
                 )
             )

@@ -19,12 +19,11 @@ from stormcheck.load.records import read_request_log
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import SCENARIOS
 from stormcheck.load.thresholds import Thresholds
-from stormcheck.runs import RunFolder
+from stormcheck.runs import CalibrationRecord, RunFolder
 from stormcheck.timeline import now_ms
 from stormcheck.verdict import Outcome
 
 __all__ = [
-    "CALIBRATION_KEY",
     "MAX_LAG_P99_MS",
     "Calibration",
     "Step",
@@ -33,7 +32,6 @@ __all__ = [
     "store_calibration",
 ]
 
-CALIBRATION_KEY = "calibration"
 MAX_LAG_P99_MS = 50.0  # beyond this the generator, not the platform, sets the pace
 Progress = Callable[[str], None]
 
@@ -194,14 +192,13 @@ def calibrate(
 
 
 def store_calibration(folder: RunFolder, component: str, calibration: Calibration) -> None:
-    """Record ``calibration`` in the run file under ``components[component]["calibration"]``."""
+    """Record ``calibration`` in the run file, in ``component``'s record."""
     manifest = folder.read_manifest()
-    manifest.components.setdefault(component, {})[CALIBRATION_KEY] = calibration.to_dict()
+    manifest.update(component, calibration=CalibrationRecord.from_dict(calibration.to_dict()))
     folder.write_manifest(manifest)
 
 
 def read_capacity(folder: RunFolder, component: str) -> float | None:
     """The calibrated rate of ``component`` in this run (None if it was never calibrated)."""
-    info = folder.read_manifest().components.get(component, {})
-    stored = info.get(CALIBRATION_KEY)
-    return None if stored is None else float(stored["rate_rps"])
+    record = folder.read_manifest().components.get(component)
+    return None if record is None or record.calibration is None else record.calibration.rate_rps

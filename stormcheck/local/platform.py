@@ -20,7 +20,7 @@ from docker.types import LogConfig
 
 from stormcheck.errors import NotReadyError, PlatformError
 from stormcheck.local.component import Component
-from stormcheck.runs import Lease, Manifest, RunFolder
+from stormcheck.runs import ComponentRecord, Lease, Manifest, RunFolder
 from stormcheck.timeline import EventKind, now_ms
 
 __all__ = [
@@ -247,14 +247,20 @@ def _record_ready(
     component = done.component
     seconds = round(time.monotonic() - done.started, 3)
     folder.timeline.record(EventKind.COMPONENT_READY, component.name, seconds=seconds)
-    manifest.components[component.name] = {
-        "role": component.role,
-        "zone": component.zone,
-        "image": images[component.role],
-        "container": done.container.name,
-        "endpoints": done.endpoints,
-        "ready_s": seconds,
-    }
+    networks = done.container.attrs["NetworkSettings"].get("Networks") or {}
+    address = (networks.get(manifest.network or "") or {}).get("IPAddress") or None
+    manifest.add(
+        ComponentRecord(
+            name=component.name,
+            role=component.role,
+            zone=component.zone,
+            image=images[component.role],
+            container=str(done.container.name),
+            address=address,
+            endpoints=done.endpoints,
+            ready_s=seconds,
+        )
+    )
     folder.write_manifest(manifest)
 
 
@@ -334,11 +340,11 @@ def refresh_endpoints(
     gone or not running keep their last endpoints (``status`` reports them).
     """
     moved: dict[str, dict[str, str]] = {}
-    for name, info in manifest.components.items():
+    for name, record in list(manifest.components.items()):
         if name not in components:
             continue
         try:
-            container = client.containers.get(info["container"])
+            container = client.containers.get(record.container)
             container.reload()
         except docker.errors.NotFound:
             continue
@@ -347,13 +353,13 @@ def refresh_endpoints(
             continue  # not running (status says so), or stopped between the two reads
         # Only the port changes: the run file's URLs keep what only the run knew (credentials),
         # which a fresh rendering of the component's templates would not have.
-        endpoints = dict(info["endpoints"])
+        endpoints = dict(record.endpoints)
         for port, (endpoint, _template) in components[name].ports.items():
             bindings = ports.get(f"{port}/tcp") or []
             if bindings and endpoint in endpoints:
                 endpoints[endpoint] = _with_port(endpoints[endpoint], bindings[0]["HostPort"])
-        if endpoints != info["endpoints"]:
-            info["endpoints"] = endpoints
+        if endpoints != record.endpoints:
+            manifest.update(name, endpoints=endpoints)
             moved[name] = endpoints
     if moved:
         folder.write_manifest(manifest)
@@ -379,9 +385,9 @@ def component_health(
 ) -> list[ComponentHealth]:
     """Re-check every component of a run: container running, readiness check passing."""
     report = []
-    for name, info in manifest.components.items():
+    for name, record in manifest.components.items():
         try:
-            container = client.containers.get(info["container"])
+            container = client.containers.get(record.container)
         except docker.errors.NotFound:
             report.append(ComponentHealth(name, "missing", False, "container not found"))
             continue
@@ -390,7 +396,7 @@ def component_health(
             continue
         started = now_ms()
         try:
-            checks[name].ready(info["endpoints"])
+            checks[name].ready(manifest.endpoints(name))
         except NotReadyError as exc:
             report.append(ComponentHealth(name, "running", False, str(exc)))
             continue

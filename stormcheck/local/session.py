@@ -11,7 +11,7 @@ from docker import DockerClient
 
 from stormcheck.local.catalogue import Catalogue, Mode, load_catalogue
 from stormcheck.local.component import Component
-from stormcheck.local.components import components_for
+from stormcheck.local.delivery import wire_monitoring
 from stormcheck.local.engine import connect
 from stormcheck.local.images import (
     BuildResult,
@@ -22,7 +22,7 @@ from stormcheck.local.images import (
     plan_images,
 )
 from stormcheck.local.platform import find_run_resources, start_platform, stop_run
-from stormcheck.observability.delivery import wire_monitoring
+from stormcheck.local.stacks import components_for
 from stormcheck.paths import catalogue_path, project_root
 from stormcheck.runs import Lease, Manifest, RunFolder, create_run
 from stormcheck.settings import Settings
@@ -128,7 +128,7 @@ def bring_up(
     When the run has Alertmanager or Prometheus, their configuration is installed before this
     returns, and the run file records where Alertmanager delivers (``components.alertmanager.
     webhook``). Nothing listens there yet: a harness process hosts the sink with
-    :func:`stormcheck.observability.delivery.host_sink`.
+    :func:`stormcheck.local.delivery.host_sink`.
     """
     client = connect()
     try:
@@ -165,8 +165,10 @@ def bring_down(settings: Settings, folder: RunFolder) -> tuple[str, ...]:
     if folder.manifest_path.exists():
         manifest = folder.read_manifest()
         manifest.state = "down"
+        manifest.credentials.clear()  # the components they opened are gone
         folder.write_manifest(manifest)
         folder.timeline.record(EventKind.RUN_END, folder.run_id)
+    folder.remove_credentials()
     return removed.containers + removed.networks + removed.volumes
 
 
@@ -200,7 +202,9 @@ def reap_runs(settings: Settings, *, force: bool, include_user_runs: bool) -> li
             if folder.manifest_path.exists():
                 manifest = folder.read_manifest()
                 manifest.state = "down"
+                manifest.credentials.clear()
                 folder.write_manifest(manifest)
+            folder.remove_credentials()
             reason = (
                 "forced" if alive else ("user run" if run.lease.kind == "user" else "owner gone")
             )

@@ -1,5 +1,8 @@
 """Log queries over Elasticsearch or OpenSearch, checked for freshness.
 
+No Docker here: the local platform's OpenSearch node and log shipper are declared in
+:mod:`stormcheck.local.logstore`.
+
 - :mod:`~stormcheck.logstore.query`: :class:`LogQuery` (window + filters) and aggregations;
 - :mod:`~stormcheck.logstore.store`: the :class:`LogStore` protocol and its records;
 - :mod:`~stormcheck.logstore.opensearch_backend` / :mod:`~stormcheck.logstore.elasticsearch_backend`;
@@ -7,8 +10,6 @@
 - :mod:`~stormcheck.logstore.reader`: :class:`LogReader`, whose answers are ``inconclusive`` when
   the logs do not cover the window;
 - :mod:`~stormcheck.logstore.template`: the index template shared with the shipper and Helm;
-- :mod:`~stormcheck.logstore.components`: the ``opensearch`` and ``shipper`` components of a local
-  run, and :func:`~stormcheck.logstore.components.prepare_log_store`;
 - :mod:`~stormcheck.logstore.ingestion`: :class:`~stormcheck.logstore.ingestion.IngestionWatch`,
   the measured lag from an API response to its log line being searchable.
 """

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from stormcheck.local.logstore import prepare_log_store
 from stormcheck.logstore import LogQuery
-from stormcheck.logstore.components import prepare_log_store
 from stormcheck.logstore.ingestion import IngestionWatch
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import Terms

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stormcheck.local.catalogue import load_catalogue
-from stormcheck.logstore.components import LOG_ROLES, opensearch, shipper
+from stormcheck.local.logstore import LOG_ROLES, opensearch, shipper
 from stormcheck.logstore.ingestion import IngestionReport
 from stormcheck.logstore.template import TEMPLATE_NAME, load_index_template
 from stormcheck.paths import catalogue_path, project_root

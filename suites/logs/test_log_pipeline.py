@@ -15,7 +15,7 @@ import httpx
 import pytest
 from docker.models.containers import Container
 
-from stormcheck.local.components import components_for
+from stormcheck.local.stacks import components_for
 from stormcheck.logstore import LogQuery, LogReader
 from stormcheck.logstore.ingestion import IngestionWatch
 from stormcheck.logstore.opensearch_backend import OpenSearchStore

@@ -20,8 +20,8 @@ from docker.models.containers import Container
 from stormcheck.clients.alertmanager import AlertmanagerClient
 from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.errors import NotReadyError
-from stormcheck.local.components import INGRESS_JOURNEYS
 from stormcheck.local.readiness import backend_states
+from stormcheck.local.stacks import INGRESS_JOURNEYS
 from stormcheck.observability.inventory import used_metrics
 from stormcheck.observability.sink import ReceivedAlert
 from stormcheck.runs import RunFolder
@@ -43,7 +43,7 @@ def _record_new_ports(folder: RunFolder, shops: list[Container]) -> None:
     for name, shop in zip(REPLICAS, shops, strict=True):
         shop.reload()
         port = shop.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
-        manifest.components[name]["endpoints"]["api"] = f"http://127.0.0.1:{port}"
+        manifest.update(name, endpoints={"api": f"http://127.0.0.1:{port}"})
     folder.write_manifest(manifest)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stormcheck.local.components import STACK_COMPONENTS
+from stormcheck.local.stacks import STACK_COMPONENTS
 from stormcheck.observability.config import (
     alertmanager_source,
     render_alertmanager_config,

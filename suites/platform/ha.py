@@ -44,19 +44,18 @@ def current_endpoint(
     client: DockerClient, manifest: Manifest, component: str, name: str, port: int
 ) -> str | None:
     """``component``'s endpoint ``name`` with the host port Docker publishes now (None: none)."""
-    info = manifest.components[component]
-    container = client.containers.get(info["container"])
+    container = client.containers.get(manifest.container(component))
     bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
     if container.status != "running" or not bindings:
         return None
-    parts = urlsplit(str(info["endpoints"][name]))
+    parts = urlsplit(manifest.endpoint(component, name))
     netloc = parts.netloc.rsplit(":", 1)[0] + ":" + bindings[0]["HostPort"]
     return urlunsplit(parts._replace(netloc=netloc))
 
 
 def container_ip(client: DockerClient, manifest: Manifest, component: str) -> str | None:
     """The member's address on the run's network (None while it is not running)."""
-    container = client.containers.get(manifest.components[component]["container"])
+    container = client.containers.get(manifest.container(component))
     network = (container.attrs["NetworkSettings"]["Networks"] or {}).get(manifest.network or "")
     return (network or {}).get("IPAddress") or None
 
@@ -108,7 +107,7 @@ class WriterProbe:
         """Probe every member once and keep the round, with the router's view of the members."""
         found = writable_members(client, manifest)
         self.rounds.append((time.monotonic(), found))
-        stats = manifest.components["dbproxy"]["endpoints"]["stats"]
+        stats = manifest.endpoint("dbproxy", "stats")
         self.routed.append(backend_status(stats, "postgres"))
         return found
 

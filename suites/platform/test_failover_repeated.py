@@ -72,7 +72,7 @@ class _Prober:
     def __init__(self, client: DockerClient, manifest: Manifest, inside: str | None = None) -> None:
         self.probe = WriterProbe()
         self._inside = inside
-        self._container = str(manifest.components[inside]["container"]) if inside else ""
+        self._container = manifest.container(inside) if inside else ""
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, args=(client, manifest), daemon=True, name="writer-probe"
@@ -100,17 +100,17 @@ def test_postgres_primary_killed_three_times_recovers_each_time(
     full_stack: RunFolder, docker_client: DockerClient
 ) -> None:
     manifest = full_stack.read_manifest()
-    api = manifest.components["ingress"]["endpoints"]["api"]
+    api = manifest.endpoint("ingress", "api")
     measured = []
     for _ in range(REPETITIONS):
         old = _primary(docker_client, manifest)
         with _Prober(docker_client, manifest) as probe:
-            docker_client.containers.get(manifest.components[old]["container"]).kill()
+            docker_client.containers.get(manifest.container(old)).kill()
             resumed_s, outcomes = poll_until(
                 lambda: order_write(api), "201", timeout_s=WRITES_BACK_S
             )
             assert resumed_s is not None, f"writes not back within {WRITES_BACK_S} s: {outcomes}"
-            docker_client.containers.get(manifest.components[old]["container"]).start()
+            docker_client.containers.get(manifest.container(old)).start()
             rejoin_s = _wait_for_a_replica(docker_client, manifest, old)
         assert probe.split_brain() == [], f"two members accepted writes: {probe.split_brain()}"
         measured.append((old, round(resumed_s, 1), round(rejoin_s, 1)))
@@ -119,7 +119,7 @@ def test_postgres_primary_killed_three_times_recovers_each_time(
 
 def _cut_off(client: DockerClient, manifest: Manifest, member: str) -> Container:
     """A sidecar in ``member``'s network namespace that drops everything but loopback."""
-    target = client.containers.get(manifest.components[member]["container"])
+    target = client.containers.get(manifest.container(member))
     labels = {k: v for k, v in target.labels.items() if k.startswith("stormcheck.")}
     rules = (
         "iptables -I INPUT -i lo -j ACCEPT && iptables -I OUTPUT -o lo -j ACCEPT"
@@ -160,9 +160,9 @@ def test_postgres_primary_cut_off_by_iptables_fails_over_without_two_writers(
     full_stack: RunFolder, docker_client: DockerClient
 ) -> None:
     manifest = full_stack.read_manifest()
-    api = manifest.components["ingress"]["endpoints"]["api"]
+    api = manifest.endpoint("ingress", "api")
     old = _primary(docker_client, manifest)
-    old_container = str(manifest.components[old]["container"])
+    old_container = manifest.container(old)
     assert _accepts_writes_inside(old_container)
     sidecar = _cut_off(docker_client, manifest, old)
     try:

@@ -18,9 +18,9 @@ import redis
 import requests
 from docker import DockerClient
 
-from stormcheck.local.components import STACK_COMPONENTS, components_for
 from stormcheck.local.platform import component_health
 from stormcheck.local.session import bring_down, bring_up
+from stormcheck.local.stacks import STACK_COMPONENTS, components_for
 from stormcheck.runs import Manifest, RunFolder
 from stormcheck.settings import Settings
 from suites.platform.ha import (
@@ -82,15 +82,15 @@ def test_every_component_is_healthy_and_labelled_with_its_zone(
 
     zones: dict[str, set[str]] = {}
     for name, info in manifest.components.items():
-        labels = docker_client.containers.get(info["container"]).labels
+        labels = docker_client.containers.get(info.container).labels
         assert labels["stormcheck.run"] == manifest.run_id, name
-        assert labels["stormcheck.zone"] == info["zone"] in ("a", "b", "c"), (name, labels)
+        assert labels["stormcheck.zone"] == info.zone in ("a", "b", "c"), (name, labels)
         zones.setdefault(labels["stormcheck.role"], set()).add(labels["stormcheck.zone"])
     for role in ("etcd", "shop", "sentinel"):
         assert zones[role] == {"a", "b", "c"}, f"{role} is not in every zone: {zones[role]}"
     assert zones["patroni"] == {"a", "b"} and zones["redis-node"] == {"a", "b"}, zones
 
-    api = manifest.components["ingress"]["endpoints"]["api"]
+    api = manifest.endpoint("ingress", "api")
     assert order_write(api) == "201"
     assert cart_write(api, "zones", 1) == "200"
 
@@ -99,7 +99,7 @@ def test_postgres_primary_killed_writes_resume_and_it_rejoins_as_replica(
     full_stack: RunFolder, docker_client: DockerClient
 ) -> None:
     manifest = full_stack.read_manifest()
-    api = manifest.components["ingress"]["endpoints"]["api"]
+    api = manifest.endpoint("ingress", "api")
     old = _primary(docker_client, manifest)
     probe = WriterProbe()
     assert probe.sample(docker_client, manifest) == {old}, probe.rounds
@@ -114,7 +114,7 @@ def test_postgres_primary_killed_writes_resume_and_it_rejoins_as_replica(
     prober = threading.Thread(target=keep_probing, daemon=True)
     prober.start()
     try:
-        docker_client.containers.get(manifest.components[old]["container"]).kill()
+        docker_client.containers.get(manifest.container(old)).kill()
         resumed_s, outcomes = poll_until(
             lambda: order_write(api), "201", timeout_s=POSTGRES_WRITES_BACK_S
         )
@@ -124,7 +124,7 @@ def test_postgres_primary_killed_writes_resume_and_it_rejoins_as_replica(
         new = _primary(docker_client, manifest)
         assert new != old
 
-        docker_client.containers.get(manifest.components[old]["container"]).start()
+        docker_client.containers.get(manifest.container(old)).start()
         rejoined_s, roles = poll_until(
             lambda: str(patroni_role(docker_client, manifest, old)), "replica", timeout_s=REJOIN_S
         )
@@ -144,18 +144,18 @@ def test_redis_master_killed_cart_writes_resume_and_the_restarted_one_takes_no_w
     full_stack: RunFolder, docker_client: DockerClient
 ) -> None:
     manifest = full_stack.read_manifest()
-    api = manifest.components["ingress"]["endpoints"]["api"]
-    sentinel = manifest.components["sentinel-1"]["endpoints"]["sentinel"]
+    api = manifest.endpoint("ingress", "api")
+    sentinel = manifest.endpoint("sentinel-1", "sentinel")
     master_ip = redis_master_ip(sentinel)
     ips = {n: container_ip(docker_client, manifest, n) for n in REDIS_NODES}
     (old,) = [n for n, ip in ips.items() if ip == master_ip]
     shops = {
-        n: docker_client.containers.get(manifest.components[n]["container"]).attrs["State"]
+        n: docker_client.containers.get(manifest.container(n)).attrs["State"]
         for n in ("shop-1", "shop-2", "shop-3")
     }
     assert cart_write(api, "failover", 1) == "200"
 
-    docker_client.containers.get(manifest.components[old]["container"]).kill()
+    docker_client.containers.get(manifest.container(old)).kill()
     resumed_s, outcomes = poll_until(
         lambda: cart_write(api, "failover", 2), "200", timeout_s=CART_WRITES_BACK_S
     )
@@ -163,7 +163,7 @@ def test_redis_master_killed_cart_writes_resume_and_the_restarted_one_takes_no_w
         f"no cart write succeeded within {CART_WRITES_BACK_S} s of killing {old}: {outcomes}"
     )
     for name, before in shops.items():
-        after = docker_client.containers.get(manifest.components[name]["container"]).attrs["State"]
+        after = docker_client.containers.get(manifest.container(name)).attrs["State"]
         assert after["StartedAt"] == before["StartedAt"] and after["Running"], f"{name} restarted"
     # The Sentinel we ask may learn of the promotion a moment after the others made it.
     deadline = time.monotonic() + 10
@@ -173,8 +173,8 @@ def test_redis_master_killed_cart_writes_resume_and_the_restarted_one_takes_no_w
         new_ip = redis_master_ip(sentinel)
     assert new_ip != master_ip, f"sentinel-1 still names {old} ({master_ip}) as the master"
 
-    docker_client.containers.get(manifest.components[old]["container"]).start()
-    stats = manifest.components["dbproxy"]["endpoints"]["stats"]
+    docker_client.containers.get(manifest.container(old)).start()
+    stats = manifest.endpoint("dbproxy", "stats")
     seen: list[dict[str, object]] = []
     routed: list[dict[str, str]] = []
     deadline = time.monotonic() + 30
@@ -205,8 +205,8 @@ def test_a_spike_above_the_rate_limit_gets_429s_from_the_ingress_and_no_5xx(
     full_stack: RunFolder,
 ) -> None:
     manifest = full_stack.read_manifest()
-    api = manifest.components["ingress"]["endpoints"]["api"]
-    stats = manifest.components["ingress"]["endpoints"]["stats"]
+    api = manifest.endpoint("ingress", "api")
+    stats = manifest.endpoint("ingress", "stats")
     denied_before = _denied_requests(stats)
 
     def burst(_: int) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,22 @@ from pathlib import Path
 import pytest
 
 from stormcheck.errors import ConfigError, RunNotFoundError
-from stormcheck.runs import Lease, Manifest, RunFolder, find_run, list_runs, new_run_id
+from stormcheck.runs import (
+    MANIFEST_FORMAT,
+    ComponentRecord,
+    Lease,
+    Manifest,
+    RunFolder,
+    find_run,
+    list_runs,
+    new_run_id,
+)
 from stormcheck.timeline import EventKind
 from stormcheck.verdict import Verdict
 
 pytestmark = pytest.mark.unit
+
+RUN_FILE_V1 = Path(__file__).parent / "data" / "run-file-v1.json"
 
 
 def _manifest(run_id: str, state: str = "up") -> Manifest:
@@ -53,12 +65,84 @@ def test_run_folder_layout(tmp_path: Path) -> None:
     assert folder.timeline_path.exists()
 
 
-def test_manifest_round_trips(tmp_path: Path) -> None:
+def _postgres(dsn: str = "postgresql://postgres:pa%2Fss@127.0.0.1:5432/shop") -> ComponentRecord:
+    return ComponentRecord(
+        name="postgres",
+        role="postgres",
+        zone="a",
+        image="stormcheck/postgres:abc",
+        container="sc-r1-postgres",
+        address="172.30.0.2",
+        endpoints={"postgres": dsn},
+        ready_s=1.5,
+    )
+
+
+def test_manifest_round_trips_typed_records(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path / "r1").create()
     manifest = _manifest("r1")
-    manifest.components["postgres"] = {"endpoints": {"postgres": "postgresql://x"}}
+    manifest.add(_postgres())
+    manifest.update("postgres", webhook="http://172.30.0.1:9/alerts")
     folder.write_manifest(manifest)
-    assert folder.read_manifest() == manifest
+    back = folder.read_manifest()
+    assert back == manifest
+    assert back.component("postgres").address == "172.30.0.2"
+    assert back.component("postgres").webhook == "http://172.30.0.1:9/alerts"
+    assert json.loads(folder.manifest_path.read_text())["format"] == MANIFEST_FORMAT
+
+
+def test_passwords_stay_out_of_the_run_file_and_come_back_on_use(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "r1").create()
+    manifest = _manifest("r1")
+    manifest.add(_postgres())
+    folder.write_manifest(manifest)
+    assert (
+        "pa%2Fss" not in folder.manifest_path.read_text()
+        and "pa/ss" not in folder.manifest_path.read_text()
+    )
+    assert manifest.component("postgres").endpoints["postgres"] == (
+        "postgresql://postgres@127.0.0.1:5432/shop"
+    )
+    assert folder.credentials_path.parent != folder.root
+    assert folder.credentials_path.stat().st_mode & 0o777 == 0o600
+    again = folder.read_manifest()
+    assert again.endpoint("postgres") == "postgresql://postgres:pa%2Fss@127.0.0.1:5432/shop"
+    assert again.endpoints("postgres") == {"postgres": again.endpoint("postgres")}
+
+
+def test_a_missing_component_or_endpoint_names_what_the_run_has(tmp_path: Path) -> None:
+    manifest = _manifest("r1")
+    manifest.add(_postgres())
+    with pytest.raises(RunNotFoundError, match=r"no component 'redis' \(it has: postgres\)"):
+        manifest.endpoint("redis")
+    with pytest.raises(RunNotFoundError, match=r"no endpoint 'api' \(it has: postgres\)"):
+        manifest.endpoint("postgres", "api")
+
+
+def test_a_version_1_run_file_is_read_and_its_password_moves_out(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "20261126T124935Z-3fa2c1").create()
+    shutil.copy(RUN_FILE_V1, folder.manifest_path)
+    manifest = folder.read_manifest()
+    assert manifest.state == "up" and manifest.stack == "minimal"
+    assert set(manifest.components) == {"postgres", "redis", "alertmanager", "shop-1"}
+    assert manifest.component("alertmanager").webhook == "http://172.18.0.1:41733/alerts"
+    assert manifest.component("shop-1").calibration is not None
+    assert manifest.component("shop-1").calibration.rate_rps == 40.0
+    assert manifest.endpoint("postgres") == "postgresql://postgres:v1-secret@127.0.0.1:32770/shop"
+    folder.write_manifest(manifest)  # any later write (e.g. `down`) moves the password out
+    assert "v1-secret" not in folder.manifest_path.read_text()
+    assert folder.read_manifest().endpoint("postgres") == manifest.endpoint("postgres")
+
+
+def test_a_run_file_of_a_newer_format_is_refused_in_one_line(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "r1").create()
+    data = _manifest("r1").to_dict() | {"format": MANIFEST_FORMAT + 1}
+    folder.manifest_path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        folder.read_manifest()
+    message = str(refused.value)
+    assert "\n" not in message and str(folder.manifest_path) in message
+    assert f"format {MANIFEST_FORMAT + 1}" in message and "newer stormcheck" in message
 
 
 def test_malformed_run_file_names_the_file_and_field(tmp_path: Path) -> None:
@@ -86,7 +170,12 @@ def test_find_run_by_prefix_or_newest_up(tmp_path: Path) -> None:
     ]
     assert find_run(tmp_path, "20260102").run_id == "20260102T000000Z-bbbbbb"
     assert find_run(tmp_path, None).run_id == "20260101T000000Z-aaaaaa"
-    with pytest.raises(RunNotFoundError, match="2 runs"):
+    RunFolder(tmp_path / "20260103T000000Z-cccccc").create().write_manifest(
+        _manifest("20260103T000000Z-cccccc", "up")
+    )
+    with pytest.raises(RunNotFoundError, match=r"2 runs are up .*aaaaaa, .*cccccc.*name the one"):
+        find_run(tmp_path, None)
+    with pytest.raises(RunNotFoundError, match="3 runs"):
         find_run(tmp_path, "2026")
     with pytest.raises(RunNotFoundError, match="no run"):
         find_run(tmp_path, "1999")

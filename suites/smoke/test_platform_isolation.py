@@ -42,16 +42,16 @@ def test_two_minimal_stacks_share_no_port_network_or_container(
         def ports(manifest_index: int) -> set[str]:
             return {
                 url.rsplit(":", 1)[1].split("/")[0]
-                for info in runs[manifest_index].components.values()
-                for url in info["endpoints"].values()
+                for record in runs[manifest_index].components.values()
+                for url in record.endpoints.values()
             }
 
         assert not ports(0) & ports(1), (ports(0), ports(1))
-        containers = [{info["container"] for info in r.components.values()} for r in runs]
+        containers = [{c.container for c in r.components.values()} for r in runs]
         assert not containers[0] & containers[1]
         for run in runs:
-            for info in run.components.values():
-                container = docker_client.containers.get(info["container"])
+            for record in run.components.values():
+                container = docker_client.containers.get(record.container)
                 assert set(container.attrs["NetworkSettings"]["Networks"]) == {run.network}
                 bindings = [
                     b

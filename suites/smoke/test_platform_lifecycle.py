@@ -17,10 +17,10 @@ import redis
 from docker import DockerClient
 
 from stormcheck.errors import NotReadyError
-from stormcheck.local.components import components_for
 from stormcheck.local.platform import start_platform
 from stormcheck.local.session import prepare_images
-from stormcheck.runs import Lease, create_run
+from stormcheck.local.stacks import components_for
+from stormcheck.runs import Lease, RunFolder, create_run
 from stormcheck.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -60,9 +60,17 @@ def test_up_status_down_leaves_nothing_labelled(
     up = _cli(tmp_path, "up", "--only", "postgres")
     run_id = _run_id(tmp_path)
     try:
-        manifest = json.loads((tmp_path / run_id / "manifest.json").read_text())
-        dsn = manifest["components"]["postgres"]["endpoints"]["postgres"]
-        assert "127.0.0.1" in dsn and dsn in up.stdout
+        folder = RunFolder(tmp_path / run_id)
+        dsn = folder.read_manifest().endpoint("postgres")
+        password = psycopg.conninfo.conninfo_to_dict(dsn)["password"]
+        assert "127.0.0.1" in dsn and password
+        # The generated password is in no run file and not on the terminal: only in the
+        # credentials file beside the run folder, readable by its owner alone.
+        shown = dsn.replace(f":{password}@", "@")
+        assert shown in up.stdout and password not in up.stdout + up.stderr
+        for path in folder.root.rglob("*"):
+            assert not path.is_file() or password not in path.read_text(errors="replace"), path
+        assert folder.credentials_path.stat().st_mode & 0o777 == 0o600
         with psycopg.connect(dsn) as conn:
             assert conn.execute("select current_database()").fetchone() == ("shop",)
         labelled = _labelled(docker_client, run_id)
@@ -112,8 +120,7 @@ def test_status_reports_a_stopped_component_as_unhealthy(
 
 
 def _redis_url(runs: Path, run_id: str) -> str:
-    manifest = json.loads((runs / run_id / "manifest.json").read_text())
-    return str(manifest["components"]["redis"]["endpoints"]["redis"])
+    return RunFolder(runs / run_id).read_manifest().endpoint("redis")
 
 
 def test_down_all_spares_live_owners_and_reaps_dead_ones(

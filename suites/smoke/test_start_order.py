@@ -13,9 +13,9 @@ from docker import DockerClient
 
 from stormcheck.errors import NotReadyError, PlatformError
 from stormcheck.local.component import Component
-from stormcheck.local.components import components_for
 from stormcheck.local.platform import start_platform, stop_run
 from stormcheck.local.session import prepare_images
+from stormcheck.local.stacks import components_for
 from stormcheck.runs import Lease, Manifest, RunFolder, create_run
 from stormcheck.settings import Settings
 from stormcheck.timeline import EventKind

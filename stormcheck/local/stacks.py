@@ -7,13 +7,13 @@ itself — never a sleep. Two stacks:
 - ``full`` (design §3): 3 etcd, 2 PostgreSQL 15 + Patroni, 2 Redis + 3 Sentinels, an HAProxy
   data router (the RDS / ElastiCache primary endpoints), Toxiproxy between the API and that router,
   three API replicas over zones a/b/c behind an HAProxy ingress, the monitoring, and the log
-  store (:mod:`stormcheck.logstore.components`: one OpenSearch node and the run's log shipper).
+  store (:mod:`stormcheck.local.logstore`: one OpenSearch node and the run's log shipper).
 
-The monitoring of both stacks (:mod:`stormcheck.observability.components`): a PostgreSQL and a
+The monitoring of both stacks (:mod:`stormcheck.local.monitoring`): a PostgreSQL and a
 Redis exporter (one per kind, every database of the run as a target), Alertmanager, and last
 Prometheus, so that its first scrape finds everything. ``bring_up`` then installs the project's
 rules and scrape configuration, rendered for the components the run has
-(:func:`stormcheck.observability.delivery.wire_monitoring`).
+(:func:`stormcheck.local.delivery.wire_monitoring`).
 
 Components start in list order, each once the ones before it are ready, so a readiness check may
 rely on everything before it (etcd-3 checks the cluster's health, sentinel-3 the quorum). The log
@@ -28,10 +28,9 @@ from collections.abc import Callable
 from functools import partial
 
 from stormcheck.errors import ConfigError
-from stormcheck.local import readiness
+from stormcheck.local import logstore as log_store
+from stormcheck.local import monitoring, readiness
 from stormcheck.local.component import Component, ReadyCheck
-from stormcheck.logstore import components as log_store
-from stormcheck.observability import components as monitoring
 
 __all__ = [
     "FULL_ZONES",

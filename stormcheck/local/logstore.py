@@ -139,12 +139,11 @@ def prepare_log_store(manifest: Manifest, *, timeout_s: float = 30.0) -> OpenSea
     :class:`NotReadyError` when no log line of the run is searchable within ``timeout_s``, and
     :class:`PlatformError` when the run has no ``opensearch`` component.
     """
-    try:
-        url = str(manifest.components["opensearch"]["endpoints"]["opensearch"])
-    except KeyError:
+    if "opensearch" not in manifest.components:
         raise PlatformError(
             f"run {manifest.run_id} has no opensearch component: its log store cannot be prepared"
-        ) from None
+        )
+    url = manifest.endpoint("opensearch")
     store = OpenSearchStore(url)
     try:
         store.put_index_template(TEMPLATE_NAME, load_index_template())

@@ -27,20 +27,19 @@ from urllib.parse import urlsplit
 from docker import DockerClient
 
 from stormcheck.errors import PlatformError
-from stormcheck.observability.components import configure_run, gateway_address, point_alertmanager
+from stormcheck.local.monitoring import configure_run, gateway_address, point_alertmanager
 from stormcheck.observability.sink import ALERTS_PATH, AlertSink
 from stormcheck.runs import Manifest, RunFolder
 
-__all__ = ["WEBHOOK_KEY", "host_sink", "recorded_webhook", "wire_monitoring"]
+__all__ = ["host_sink", "recorded_webhook", "wire_monitoring"]
 
-WEBHOOK_KEY = "webhook"
 _MONITORING = ("alertmanager", "prometheus")
 
 
 def recorded_webhook(manifest: Manifest) -> str | None:
     """The webhook URL the run file records for the run's Alertmanager (``None``: it has none)."""
-    url = manifest.components.get("alertmanager", {}).get(WEBHOOK_KEY)
-    return str(url) if url else None
+    record = manifest.components.get("alertmanager")
+    return None if record is None else record.webhook
 
 
 def _free_port(host: str) -> int:
@@ -66,7 +65,7 @@ def wire_monitoring(client: DockerClient, folder: RunFolder, manifest: Manifest)
     host = gateway_address(client, _network(manifest))
     url = f"http://{host}:{_free_port(host)}{ALERTS_PATH}"
     if "alertmanager" in manifest.components:
-        manifest.components["alertmanager"][WEBHOOK_KEY] = url
+        manifest.update("alertmanager", webhook=url)
         folder.write_manifest(manifest)
     configure_run(client, manifest, url)
     return url
@@ -99,6 +98,6 @@ def host_sink(client: DockerClient, folder: RunFolder) -> AlertSink:
     except BaseException:
         sink.stop()
         raise
-    manifest.components["alertmanager"][WEBHOOK_KEY] = sink.url
+    manifest.update("alertmanager", webhook=sink.url)
     folder.write_manifest(manifest)
     return sink

@@ -236,8 +236,8 @@ def _reload_prometheus(container: Container, url: str, jobs: Collection[str]) ->
 
 def _containers(client: DockerClient, manifest: Manifest) -> dict[str, Container]:
     return {
-        name: client.containers.get(info["container"])
-        for name, info in manifest.components.items()
+        name: client.containers.get(record.container)
+        for name, record in manifest.components.items()
         if name in ("alertmanager", "prometheus")
     }
 
@@ -252,7 +252,7 @@ def point_alertmanager(client: DockerClient, manifest: Manifest, webhook_url: st
     install_files(container, files)
     _reload_alertmanager(
         container,
-        manifest.components["alertmanager"]["endpoints"]["alertmanager"],
+        manifest.endpoint("alertmanager"),
         files["/etc/alertmanager/alertmanager.yml"].decode(),
     )
 
@@ -273,6 +273,6 @@ def configure_run(client: DockerClient, manifest: Manifest, webhook_url: str) ->
         rendered = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
         _reload_prometheus(
             container,
-            manifest.components["prometheus"]["endpoints"]["prometheus"],
+            manifest.endpoint("prometheus"),
             [job["job_name"] for job in rendered["scrape_configs"]],
         )
