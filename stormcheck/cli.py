@@ -11,46 +11,18 @@ import importlib
 import pkgutil
 import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from stormcheck import commands
+from stormcheck.commands import CliState, pass_state
 from stormcheck.errors import StormcheckError
-from stormcheck.settings import PROFILES, Settings, load_settings
+from stormcheck.settings import PROFILES
 
 __all__ = ["EXIT_ERROR", "CliState", "build_cli", "main", "pass_state"]
 
 EXIT_ERROR = 3  # 1 and 2 belong to gates: fail and inconclusive
-
-
-@dataclass(slots=True)
-class CliState:
-    """The global options, and the settings read from them once, on first use."""
-
-    profile: str | None
-    profile_file: Path | None
-    overrides: dict[str, str]
-    _settings: Settings | None = field(default=None)
-
-    def settings(self) -> Settings:
-        """The settings: defaults < profile file < STORMCHECK_* < these options."""
-        if self._settings is None:
-            self._settings = load_settings(
-                self.profile, overrides=self.overrides, profile_file=self.profile_file
-            )
-        return self._settings
-
-    def with_overrides(self, **values: str) -> Settings:
-        """The settings with command options of a sub-command applied on top."""
-        self._settings = load_settings(
-            self.profile, overrides={**self.overrides, **values}, profile_file=self.profile_file
-        )
-        return self._settings
-
-
-pass_state = click.make_pass_decorator(CliState)
 
 
 def _parse_overrides(values: tuple[str, ...]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stormcheck.cli import CliState, pass_state
+from stormcheck.commands import CliState, pass_state
 from stormcheck.load.cpu import CpuBudget
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.local.session import runs_dir

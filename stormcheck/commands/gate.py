@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stormcheck.cli import CliState, pass_state
 from stormcheck.clients.prometheus import PrometheusClient
+from stormcheck.commands import CliState, pass_state
 from stormcheck.commands.slo import default_slo_dir
 from stormcheck.errors import ConfigError, RunNotFoundError
 from stormcheck.paths import project_root

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stormcheck.cli import CliState, pass_state
+from stormcheck.commands import CliState, pass_state
 from stormcheck.local.catalogue import load_catalogue
 from stormcheck.local.engine import connect
 from stormcheck.local.images import (

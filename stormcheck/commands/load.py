@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stormcheck.cli import CliState, pass_state
+from stormcheck.commands import CliState, pass_state
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget
 from stormcheck.load.runner import LoadPlan, run_load

@@ -6,14 +6,15 @@ import json
 
 import click
 
-from stormcheck.cli import CliState, pass_state
+from stormcheck.commands import CliState, pass_state
 from stormcheck.load.janitor import reap_orphan_generators
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health, refresh_endpoints
-from stormcheck.local.session import bring_down, bring_up, reap_runs, runs_dir
+from stormcheck.local.session import reap_runs, runs_dir
 from stormcheck.local.stacks import components_for
 from stormcheck.runs import find_run
 from stormcheck.settings import STACKS
+from stormcheck.targets import open_target
 
 __all__ = ["COMMANDS"]
 
@@ -29,7 +30,7 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
     settings = state.settings()
     if stack:
         settings = state.with_overrides(stack=stack)
-    folder, manifest = bring_up(settings, owner="user", only=only, progress=click.echo)
+    folder, manifest = open_target(settings).provision(owner="user", only=only, progress=click.echo)
     click.echo(f"run {manifest.run_id} is up ({folder.root})")
     # The run file's URLs, without the generated passwords (kept in the credentials file).
     for name, record in manifest.components.items():
@@ -61,7 +62,7 @@ def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, f
             click.echo(f"ended    load generator pid {pid}  (its owner is gone)")
         return
     folder = find_run(runs_dir(settings), run_id)
-    removed = bring_down(settings, folder)
+    removed = open_target(settings).teardown(folder)
     click.echo(f"run {folder.run_id} is down ({len(removed)} resources removed)")
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import click
 
-from stormcheck.cli import CliState, pass_state
+from stormcheck.commands import CliState, pass_state
 from stormcheck.errors import NotReadyError
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health
-from stormcheck.local.session import bring_down, bring_up
 from stormcheck.local.stacks import components_for
 from stormcheck.settings import STACKS
+from stormcheck.targets import open_target
 from stormcheck.timeline import EventKind
 from stormcheck.verdict import Evidence, Verdict, combine, gate_exit_code
 
@@ -32,10 +32,11 @@ __all__ = ["COMMANDS"]
 def run(ctx: click.Context, state: CliState, stack: str | None, keep: bool) -> None:
     """Run the main job on the local platform and exit with its verdict."""
     settings = state.with_overrides(stack=stack) if stack else state.settings()
+    target = open_target(settings)
     verdicts: list[Verdict] = []
     try:
-        folder, manifest = bring_up(
-            settings, owner="user" if keep else "process", progress=click.echo
+        folder, manifest = target.provision(
+            owner="user" if keep else "process", progress=click.echo
         )
     except NotReadyError as exc:
         click.echo(f"platform did not come up: {exc}", err=True)
@@ -74,7 +75,7 @@ def run(ctx: click.Context, state: CliState, stack: str | None, keep: bool) -> N
         folder.write_verdicts([*verdicts, overall])
         folder.timeline.record(EventKind.VERDICT, overall.name, outcome=overall.outcome.value)
         if not keep:
-            bring_down(settings, folder)
+            target.teardown(folder)
     click.echo(overall.explain())
     click.echo(f"verdicts: {folder.verdicts_path}")
     ctx.exit(gate_exit_code(overall, allow_inconclusive=settings.allow_inconclusive))

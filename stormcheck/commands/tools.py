@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stormcheck.cli import CliState, pass_state
+from stormcheck.commands import CliState, pass_state
 from stormcheck.tools import TOOLS, install_tool, tool_path
 
 __all__ = ["COMMANDS"]

@@ -9,6 +9,7 @@ from typing import Literal
 
 from docker import DockerClient
 
+from stormcheck.errors import PlatformError
 from stormcheck.local.catalogue import Catalogue, Mode, load_catalogue
 from stormcheck.local.component import Component
 from stormcheck.local.delivery import wire_monitoring
@@ -49,6 +50,16 @@ def runs_dir(settings: Settings) -> Path:
     """The run folders' parent, relative paths taken from the project root."""
     path = settings.runs_dir
     return path if path.is_absolute() else project_root() / path
+
+
+def _require_local(settings: Settings) -> None:
+    # The local platform is the local profile's target only (stormcheck.targets): a kubernetes
+    # or aws setting must never be served by containers on this machine.
+    if settings.profile != "local":
+        raise PlatformError(
+            f"the local platform serves the local profile, not {settings.profile!r}"
+            " (use stormcheck.targets.open_target)"
+        )
 
 
 def prepare_images(
@@ -93,6 +104,7 @@ def start_run(
     worker starts on behalf of the whole session. ``run_id`` is for components that must name their
     own run (a log shipper filtering on it). On failure nothing of the run is left behind.
     """
+    _require_local(settings)
     _, built = prepare_images(
         settings, client, roles=tuple({c.role for c in components}), progress=progress
     )
@@ -130,6 +142,7 @@ def bring_up(
     webhook``). Nothing listens there yet: a harness process hosts the sink with
     :func:`stormcheck.local.delivery.host_sink`.
     """
+    _require_local(settings)
     client = connect()
     try:
         folder, manifest = start_run(
