@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from docker import DockerClient
@@ -33,6 +32,7 @@ from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import scenario
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.load.throttling import Throttling, read_throttling
+from stormcheck.testing import MonitoredPlatform
 from stormcheck.verdict import Outcome
 from suites.load.checks import assert_log_matches_locust
 
@@ -43,16 +43,16 @@ API_ROUTES = 'route=~"/api/.*"'  # not /metrics, /ready or /health
 
 
 def test_half_the_calibrated_capacity_for_60_s_is_measured_exactly(
-    monitored_platform: Any, docker_client: DockerClient, tmp_path: Path
+    monitored_platform: MonitoredPlatform, docker_client: DockerClient, tmp_path: Path
 ) -> None:
-    host = monitored_platform.endpoint("shop-1", "api")
+    host = monitored_platform.manifest.endpoint("shop-1", "api")
     calibration = calibrate(host, tmp_path / "calibration", start_rate=20.0, step_s=8.0)
     assert calibration.rate > 0, [s.to_dict() for s in calibration.steps]
     store_calibration(monitored_platform.folder, "shop-1", calibration)
     capacity = read_capacity(monitored_platform.folder, "shop-1")
     assert capacity == calibration.rate
 
-    with PrometheusClient(monitored_platform.endpoint("prometheus")) as prometheus:
+    with PrometheusClient(monitored_platform.manifest.endpoint("prometheus")) as prometheus:
         # Calibration created every API route's series; the window starts after its last request.
         before = latest_scrape_after(prometheus, HISTOGRAM + "_count", time.time())
         rate = round(0.5 * capacity, 1)
@@ -63,7 +63,7 @@ def test_half_the_calibrated_capacity_for_60_s_is_measured_exactly(
             rate=rate,
             thresholds=Thresholds(p95_ms=250.0),
         )
-        shop = monitored_platform.container_name("shop-1")
+        shop = monitored_platform.manifest.container("shop-1")
         throttle_before = read_throttling(docker_client, shop)
         result = run_load(plan, tmp_path / "load")
         throttling = Throttling.between(throttle_before, read_throttling(docker_client, shop))

@@ -14,7 +14,6 @@ or statement timeout runs out): that is what the open model must show, not hide.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,6 +24,7 @@ from stormcheck.load.records import read_request_log
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import scenario
 from stormcheck.load.thresholds import Thresholds
+from stormcheck.testing import PlatformRun
 from stormcheck.timeline import EventKind
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ RATE_TOLERANCE = 0.05
 
 
 def test_open_model_keeps_its_arrival_rate_with_300_ms_on_the_database_link(
-    full_platform: Any, full_toxiproxy: ToxiproxyClient, tmp_path: Path
+    full_platform: PlatformRun, full_toxiproxy: ToxiproxyClient, tmp_path: Path
 ) -> None:
     proxy = full_toxiproxy.get_proxy("postgres")
     toxic = full_toxiproxy.add_toxic(
@@ -47,7 +47,7 @@ def test_open_model_keeps_its_arrival_rate_with_300_ms_on_the_database_link(
     try:
         plan = LoadPlan(
             scenario=scenario("shop-open"),
-            host=full_platform.endpoint("ingress", "api"),
+            host=full_platform.manifest.endpoint("ingress", "api"),
             duration_s=DURATION_S,
             rate=RATE,
             thresholds=Thresholds(max_error_ratio=1.0, p95_ms=None, p99_ms=None),

@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from stormcheck.load.janitor import OWNER_ENV, reap_orphan_generators
 from stormcheck.load.records import read_request_log
 from stormcheck.paths import project_root
+from stormcheck.testing import PlatformRun
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def _generators_owned_by(pid: int) -> list[int]:
 
 
 def test_ctrl_c_stops_locust_cleanly_and_keeps_what_it_measured(
-    local_platform: Any, tmp_path: Path
+    local_platform: PlatformRun, tmp_path: Path
 ) -> None:
     folder = local_platform.folder
     command = [sys.executable, "-m", "stormcheck", "--set", f"runs_dir={folder.root.parent}"]

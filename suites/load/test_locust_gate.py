@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,6 +12,7 @@ from stormcheck.load.analysis import summarise
 from stormcheck.load.cpu import CpuBudget
 from stormcheck.load.records import read_request_log
 from stormcheck.paths import project_root
+from stormcheck.testing import PlatformRun
 
 pytestmark = pytest.mark.integration
 
@@ -37,9 +37,9 @@ def _plain_locust(host: str, log: Path, *thresholds: str) -> subprocess.Complete
     ],
 )
 def test_plain_locust_exit_code_follows_the_thresholds(
-    local_platform: Any, tmp_path: Path, thresholds: tuple[str, ...], expected_code: int
+    local_platform: PlatformRun, tmp_path: Path, thresholds: tuple[str, ...], expected_code: int
 ) -> None:
-    host = local_platform.endpoint("shop-1", "api")
+    host = local_platform.manifest.endpoint("shop-1", "api")
     log = tmp_path / "requests.jsonl"
     run = _plain_locust(host, log, *thresholds)
     assert run.returncode == expected_code, run.stdout[-3000:] + run.stderr[-3000:]

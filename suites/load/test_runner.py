@@ -6,9 +6,9 @@ import csv
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from docker.models.containers import Container
 
 from stormcheck.load.analysis import arrival_rate, summarise
 from stormcheck.load.integrity import judge_checkout_integrity
@@ -16,6 +16,7 @@ from stormcheck.load.records import read_request_log
 from stormcheck.load.runner import LoadPlan, LoadResult, run_load
 from stormcheck.load.scenarios import scenario
 from stormcheck.load.thresholds import Thresholds
+from stormcheck.testing import PlatformRun
 from stormcheck.verdict import Outcome
 from suites.load.checks import assert_log_matches_locust
 
@@ -23,11 +24,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_open_model_log_matches_locust_and_every_order_is_accounted_for(
-    local_platform: Any, tmp_path: Path
+    local_platform: PlatformRun, tmp_path: Path
 ) -> None:
     plan = LoadPlan(
         scenario=scenario("shop-open"),
-        host=local_platform.endpoint("shop-1", "api"),
+        host=local_platform.manifest.endpoint("shop-1", "api"),
         duration_s=12,
         rate=30,
         thresholds=Thresholds(p95_ms=1000.0),
@@ -38,16 +39,18 @@ def test_open_model_log_matches_locust_and_every_order_is_accounted_for(
     records = read_request_log(result.request_log)
     assert arrival_rate(records, basis="sent") == pytest.approx(30, rel=0.05)
     assert all(r.request_id for r in records), "every request carries its X-Request-ID"
-    integrity = judge_checkout_integrity(records, local_platform.endpoint("postgres"))
+    integrity = judge_checkout_integrity(records, local_platform.manifest.endpoint("postgres"))
     assert integrity.outcome is Outcome.PASS, integrity.explain()
     assert integrity.evidence[0].details["definitive_successes"] > 0, integrity.explain()
     assert result.cpu.samples, "the generator's CPU was not sampled"
 
 
-def test_master_and_two_workers_give_one_merged_log(local_platform: Any, tmp_path: Path) -> None:
+def test_master_and_two_workers_give_one_merged_log(
+    local_platform: PlatformRun, tmp_path: Path
+) -> None:
     plan = LoadPlan(
         scenario=scenario("shop-open"),
-        host=local_platform.endpoint("shop-1", "api"),
+        host=local_platform.manifest.endpoint("shop-1", "api"),
         duration_s=10,
         rate=30,
         workers=2,
@@ -61,7 +64,7 @@ def test_master_and_two_workers_give_one_merged_log(local_platform: Any, tmp_pat
 
 
 def test_a_stall_shows_in_latency_from_intended_send_time_but_not_in_locust_response_times(
-    local_platform: Any, containers: Any, tmp_path: Path
+    local_platform: PlatformRun, containers: dict[str, Container], tmp_path: Path
 ) -> None:
     """Coordinated omission: with 4 requests in flight at most, a 2 s pause holds the schedule back.
 
@@ -76,7 +79,7 @@ def test_a_stall_shows_in_latency_from_intended_send_time_but_not_in_locust_resp
 
     plan = LoadPlan(
         scenario=scenario("shop-open"),
-        host=local_platform.endpoint("shop-1", "api"),
+        host=local_platform.manifest.endpoint("shop-1", "api"),
         duration_s=12,
         rate=25,
         thresholds=Thresholds(p95_ms=1000.0),
@@ -111,11 +114,13 @@ def test_a_stall_shows_in_latency_from_intended_send_time_but_not_in_locust_resp
     assert outcome["result"].locust is not None and outcome["result"].locust.p95_ms < 200
 
 
-def test_a_step_pattern_is_followed_as_data_says(local_platform: Any, tmp_path: Path) -> None:
+def test_a_step_pattern_is_followed_as_data_says(
+    local_platform: PlatformRun, tmp_path: Path
+) -> None:
     """``step`` holds 25/50/75/100 % of the peak users, a quarter of the run each."""
     plan = LoadPlan(
         scenario=scenario("shop-shaped"),
-        host=local_platform.endpoint("shop-1", "api"),
+        host=local_platform.manifest.endpoint("shop-1", "api"),
         duration_s=12,
         users=4,
         pattern="step",

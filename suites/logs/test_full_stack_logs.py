@@ -7,7 +7,6 @@ node and shipper start with the stack. Each replica's access lines carry its own
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from stormcheck.logstore import LogQuery
 from stormcheck.logstore.ingestion import IngestionWatch
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import Terms
+from stormcheck.testing import PlatformRun
 from stormcheck.timeline import now_ms
 from stormcheck.verdict import Outcome, Window
 from suites.logs.paced_requests import paced_requests
@@ -27,7 +27,7 @@ ZONES = {"shop-1": "a", "shop-2": "b", "shop-3": "c"}
 
 
 @pytest.fixture(scope="module")
-def store(full_platform: Any) -> Iterator[OpenSearchStore]:
+def store(full_platform: PlatformRun) -> Iterator[OpenSearchStore]:
     opened = prepare_log_store(full_platform.manifest)
     try:
         yield opened
@@ -36,10 +36,10 @@ def store(full_platform: Any) -> Iterator[OpenSearchStore]:
 
 
 def test_requests_through_the_ingress_are_in_the_stacks_log_store_once_with_their_zone(
-    full_platform: Any, store: OpenSearchStore
+    full_platform: PlatformRun, store: OpenSearchStore
 ) -> None:
     run_id = full_platform.manifest.run_id
-    url = full_platform.endpoint("ingress", "api") + "/api/v1/categories"
+    url = full_platform.manifest.endpoint("ingress", "api") + "/api/v1/categories"
     started_ms = now_ms()
     with IngestionWatch(store, run_id, deadline_s=15) as watch:
         load = paced_requests(url, rate=RATE, seconds=SECONDS, on_response=watch.expect)

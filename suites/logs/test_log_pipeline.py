@@ -19,6 +19,7 @@ from stormcheck.local.stacks import components_for
 from stormcheck.logstore import LogQuery, LogReader
 from stormcheck.logstore.ingestion import IngestionWatch
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
+from stormcheck.testing import LogPipeline
 from stormcheck.timeline import EventKind, now_ms
 from stormcheck.verdict import Outcome, Window
 from suites.logs.paced_requests import paced_requests
@@ -50,7 +51,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _shop_like_shop_1(pipeline: Any, name: str) -> Container:
+def _shop_like_shop_1(pipeline: LogPipeline, name: str) -> Container:
     """Start ``name`` (shop-2, shop-3) with shop-1's database and Redis, and wait until it serves."""
     env = dict(e.split("=", 1) for e in pipeline.container("shop-1").attrs["Config"]["Env"])
     template = components_for("minimal", only=(name,))[0]
@@ -77,9 +78,9 @@ def _burst(url: str, count: int) -> dict[str, int]:
 
 @pytest.mark.integration
 def test_every_correlation_id_is_searchable_exactly_once_within_15_s_at_50_rps(
-    log_pipeline: Any,
+    log_pipeline: LogPipeline,
 ) -> None:
-    url = log_pipeline.endpoint("shop-1", "api") + ROUTE
+    url = log_pipeline.manifest.endpoint("shop-1", "api") + ROUTE
     with IngestionWatch(log_pipeline.store, log_pipeline.run_id, deadline_s=15) as watch:
         load = paced_requests(url, rate=RATE, seconds=SECONDS, on_response=watch.expect)
         report = watch.finish()
@@ -99,14 +100,14 @@ def test_every_correlation_id_is_searchable_exactly_once_within_15_s_at_50_rps(
 
 @pytest.mark.integration
 def test_with_the_shipper_stopped_the_api_starts_and_serves_and_the_backlog_arrives_later(
-    log_pipeline: Any,
+    log_pipeline: LogPipeline,
 ) -> None:
     shipper = log_pipeline.container("shipper")
     outage_ms = now_ms()
     shipper.stop(timeout=10)
     try:
         shop_2 = _shop_like_shop_1(log_pipeline, "shop-2")
-        ids = _burst(log_pipeline.endpoint("shop-1", "api") + ROUTE, 40)
+        ids = _burst(log_pipeline.manifest.endpoint("shop-1", "api") + ROUTE, 40)
         ids |= _burst(_host_url(shop_2, 8080) + ROUTE, 40)
         window = Window(outage_ms, now_ms())
         answer = LogReader(log_pipeline.store).count(
@@ -143,14 +144,14 @@ def test_with_the_shipper_stopped_the_api_starts_and_serves_and_the_backlog_arri
 # an OpenSearch restart takes ~30 s of the minute this test needs: nightly, not make test
 @pytest.mark.slow
 def test_with_opensearch_stopped_the_api_serves_queries_are_inconclusive_and_the_backlog_arrives(
-    log_pipeline: Any,
+    log_pipeline: LogPipeline,
 ) -> None:
     node = log_pipeline.container("opensearch")
     outage_ms = now_ms()
     node.stop(timeout=30)
     try:
         shop_3 = _shop_like_shop_1(log_pipeline, "shop-3")
-        ids = _burst(log_pipeline.endpoint("shop-1", "api") + ROUTE, 40)
+        ids = _burst(log_pipeline.manifest.endpoint("shop-1", "api") + ROUTE, 40)
         ids |= _burst(_host_url(shop_3, 8080) + ROUTE, 40)
         answer = LogReader(log_pipeline.store).count(
             LogQuery(window=Window(outage_ms, now_ms())).where(run=log_pipeline.run_id)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import requests
 from docker import DockerClient
 
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
+from stormcheck.testing import OpenSearchNode
 from stormcheck.timeline import EventKind
 
 pytestmark = pytest.mark.integration
@@ -24,7 +23,7 @@ def test_root_reports_the_opensearch_distribution_and_version_2_19(
 
 
 def test_node_loads_the_three_modules_and_runs_as_a_non_root_user(
-    opensearch_node: Any, docker_client: DockerClient
+    opensearch_node: OpenSearchNode, docker_client: DockerClient
 ) -> None:
     modules = requests.get(f"{opensearch_node.url}/_cat/plugins?h=component", timeout=5)
     nodes = requests.get(f"{opensearch_node.url}/_nodes/_local/plugins", timeout=5).json()
@@ -37,7 +36,7 @@ def test_node_loads_the_three_modules_and_runs_as_a_non_root_user(
 
 
 def test_node_readiness_is_on_the_timeline_and_memory_is_limited_to_1_gib(
-    opensearch_node: Any, docker_client: DockerClient
+    opensearch_node: OpenSearchNode, docker_client: DockerClient
 ) -> None:
     # the 45 s budget itself is the fixture's ready timeout: a slower node fails the fixture
     ready = opensearch_node.folder.timeline.events(EventKind.COMPONENT_READY)
@@ -48,7 +47,7 @@ def test_node_readiness_is_on_the_timeline_and_memory_is_limited_to_1_gib(
     assert 0 < limit <= 1024**3, f"memory limit {limit} bytes"
 
 
-def test_painless_scripts_and_common_analysis_run(opensearch_node: Any) -> None:
+def test_painless_scripts_and_common_analysis_run(opensearch_node: OpenSearchNode) -> None:
     script = requests.post(
         f"{opensearch_node.url}/_scripts/painless/_execute",
         json={"script": {"source": "params.a * 2", "params": {"a": 21}}},
@@ -64,7 +63,7 @@ def test_painless_scripts_and_common_analysis_run(opensearch_node: Any) -> None:
 
 
 def test_the_index_template_maps_a_new_daily_index(
-    opensearch_store: OpenSearchStore, opensearch_node: Any
+    opensearch_store: OpenSearchStore, opensearch_node: OpenSearchNode
 ) -> None:
     index = "logs-template-check-2026.11.26"
     opensearch_store.index_documents(index, [{"@timestamp": "2026-11-26T12:00:00Z", "status": 200}])

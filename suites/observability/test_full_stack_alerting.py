@@ -25,6 +25,7 @@ from stormcheck.local.stacks import INGRESS_JOURNEYS
 from stormcheck.observability.inventory import used_metrics
 from stormcheck.observability.sink import ReceivedAlert
 from stormcheck.runs import RunFolder
+from stormcheck.testing import MonitoredPlatform
 from stormcheck.timeline import EventKind, now_ms
 from suites.observability.traffic import IngressTraffic, absent_metrics
 
@@ -74,14 +75,14 @@ def _poll(what: str, check: Callable[[], str | None], timeout_s: float) -> None:
 
 
 @pytest.mark.integration
-def test_every_metric_used_by_rules_dashboards_and_slos_exists_on_the_full_stack(  # type: ignore[no-untyped-def]
-    monitored_full_platform,
+def test_every_metric_used_by_rules_dashboards_and_slos_exists_on_the_full_stack(
+    monitored_full_platform: MonitoredPlatform,
 ) -> None:
     platform = monitored_full_platform
     used = used_metrics()
     with (
-        IngressTraffic(platform.endpoint("ingress", "api"), max_s=90),
-        PrometheusClient(platform.endpoint("prometheus")) as prometheus,
+        IngressTraffic(platform.manifest.endpoint("ingress", "api"), max_s=90),
+        PrometheusClient(platform.manifest.endpoint("prometheus")) as prometheus,
     ):
         missing = absent_metrics(prometheus, used, timeout_s=45)
         # The names may exist already (earlier tests on the shared stack sent traffic): each
@@ -101,17 +102,17 @@ def test_every_metric_used_by_rules_dashboards_and_slos_exists_on_the_full_stack
 
 
 @pytest.mark.e2e
-def test_every_api_replica_killed_fires_the_ingress_availability_alert_and_it_resolves(  # type: ignore[no-untyped-def]
-    monitored_full_platform, docker_client: DockerClient
+def test_every_api_replica_killed_fires_the_ingress_availability_alert_and_it_resolves(
+    monitored_full_platform: MonitoredPlatform, docker_client: DockerClient
 ) -> None:
     platform = monitored_full_platform
     timeline = platform.folder.timeline
-    shops = [docker_client.containers.get(platform.container_name(n)) for n in REPLICAS]
-    stats = {"stats": platform.endpoint("ingress", "stats")}
+    shops = [docker_client.containers.get(platform.manifest.container(n)) for n in REPLICAS]
+    stats = {"stats": platform.manifest.endpoint("ingress", "stats")}
     with (
-        IngressTraffic(platform.endpoint("ingress", "api"), max_s=240) as traffic,
-        PrometheusClient(platform.endpoint("prometheus")) as prometheus,
-        AlertmanagerClient(platform.endpoint("alertmanager")) as alertmanager,
+        IngressTraffic(platform.manifest.endpoint("ingress", "api"), max_s=240) as traffic,
+        PrometheusClient(platform.manifest.endpoint("prometheus")) as prometheus,
+        AlertmanagerClient(platform.manifest.endpoint("alertmanager")) as alertmanager,
     ):
 
         def traffic_seen() -> str | None:

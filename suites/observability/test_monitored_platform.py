@@ -24,6 +24,7 @@ from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.errors import BackendError
 from stormcheck.observability.inventory import used_metrics
 from stormcheck.observability.sink import ReceivedAlert
+from stormcheck.testing import MonitoredPlatform
 from stormcheck.timeline import EventKind, now_ms
 from suites.observability.traffic import absent_metrics
 
@@ -37,9 +38,11 @@ def _named(name: str, status: str) -> Callable[[ReceivedAlert], bool]:
 
 
 @pytest.mark.integration
-def test_every_metric_used_by_rules_dashboards_and_slos_exists(monitored_platform) -> None:  # type: ignore[no-untyped-def]
+def test_every_metric_used_by_rules_dashboards_and_slos_exists(
+    monitored_platform: MonitoredPlatform,
+) -> None:
     platform = monitored_platform
-    api = platform.endpoint("shop-1", "api")
+    api = platform.manifest.endpoint("shop-1", "api")
     # traffic, so request counters and histograms have series
     for path in ("/api/v1/categories", "/api/v1/products", "/api/v1/carts/none", "/no-such-page"):
         httpx.get(api + path, timeout=5)
@@ -53,7 +56,7 @@ def test_every_metric_used_by_rules_dashboards_and_slos_exists(monitored_platfor
         if name.startswith(prefix) and component not in present_components
     }
     wanted = set(used) - unchecked
-    with PrometheusClient(platform.endpoint("prometheus")) as prometheus:
+    with PrometheusClient(platform.manifest.endpoint("prometheus")) as prometheus:
         missing = absent_metrics(prometheus, wanted, timeout_s=30)
     report = {name: sorted(used[name]) for name in sorted(missing)}
     assert not missing, f"metrics used but absent on the platform: {report}"
@@ -61,11 +64,13 @@ def test_every_metric_used_by_rules_dashboards_and_slos_exists(monitored_platfor
 
 
 @pytest.mark.integration
-def test_a_posted_alert_reaches_the_sink_and_resolves_on_the_timeline(monitored_platform) -> None:  # type: ignore[no-untyped-def]
+def test_a_posted_alert_reaches_the_sink_and_resolves_on_the_timeline(
+    monitored_platform: MonitoredPlatform,
+) -> None:
     platform = monitored_platform
     name = f"DeliveryProbe{now_ms()}"
     labels = {"alertname": name, "severity": "ticket", "run": platform.folder.run_id}
-    with AlertmanagerClient(platform.endpoint("alertmanager")) as client:
+    with AlertmanagerClient(platform.manifest.endpoint("alertmanager")) as client:
         posted = now_ms()
         client.fire(labels, {"summary": "delivery probe"})
         note, alert = platform.sink.wait_for(_named(name, "firing"), timeout_s=30, after_ms=posted)
@@ -84,10 +89,12 @@ def test_a_posted_alert_reaches_the_sink_and_resolves_on_the_timeline(monitored_
 
 
 @pytest.mark.integration
-def test_a_silenced_alert_is_held_back_and_listed_as_suppressed(monitored_platform) -> None:  # type: ignore[no-untyped-def]
+def test_a_silenced_alert_is_held_back_and_listed_as_suppressed(
+    monitored_platform: MonitoredPlatform,
+) -> None:
     platform = monitored_platform
     name = f"SilencedProbe{now_ms()}"
-    with AlertmanagerClient(platform.endpoint("alertmanager")) as client:
+    with AlertmanagerClient(platform.manifest.endpoint("alertmanager")) as client:
         silence = client.silence(
             {"alertname": name}, duration=timedelta(minutes=5), created_by="test", comment="probe"
         )
@@ -116,15 +123,15 @@ def _wait_scraped(prometheus: PrometheusClient, expr: str, want: float, timeout_
 
 
 @pytest.mark.e2e
-def test_killing_every_api_replica_is_detected_delivered_and_resolved(  # type: ignore[no-untyped-def]
-    monitored_platform, docker_client: DockerClient
+def test_killing_every_api_replica_is_detected_delivered_and_resolved(
+    monitored_platform: MonitoredPlatform, docker_client: DockerClient
 ) -> None:
     platform = monitored_platform
     timeline = platform.folder.timeline
-    shop = docker_client.containers.get(platform.container_name("shop-1"))
-    with PrometheusClient(platform.endpoint("prometheus")) as prometheus:
+    shop = docker_client.containers.get(platform.manifest.container("shop-1"))
+    with PrometheusClient(platform.manifest.endpoint("prometheus")) as prometheus:
         _wait_scraped(prometheus, 'sum(up{job="shop"})', 1.0, 30)
-        with AlertmanagerClient(platform.endpoint("alertmanager")) as alertmanager:
+        with AlertmanagerClient(platform.manifest.endpoint("alertmanager")) as alertmanager:
             before = [a for a in alertmanager.alerts() if a.name == "ShopAllReplicasDown"]
         assert not before, "the alert fired before the fault"
 

@@ -126,8 +126,8 @@ def test_a_version_1_run_file_is_read_and_its_password_moves_out(tmp_path: Path)
     assert manifest.state == "up" and manifest.stack == "minimal"
     assert set(manifest.components) == {"postgres", "redis", "alertmanager", "shop-1"}
     assert manifest.component("alertmanager").webhook == "http://172.18.0.1:41733/alerts"
-    assert manifest.component("shop-1").calibration is not None
-    assert manifest.component("shop-1").calibration.rate_rps == 40.0
+    calibration = manifest.component("shop-1").calibration
+    assert calibration is not None and calibration.rate_rps == 40.0
     assert manifest.endpoint("postgres") == "postgresql://postgres:v1-secret@127.0.0.1:32770/shop"
     folder.write_manifest(manifest)  # any later write (e.g. `down`) moves the password out
     assert "v1-secret" not in folder.manifest_path.read_text()

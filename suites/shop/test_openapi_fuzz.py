@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -50,7 +51,9 @@ def shop(shop_python: str, postgres_dsn: str, redis_url: str) -> Iterator[ShopPr
         yield proc
 
 
-def _exercise(operation: schemathesis.APIOperation, mode: GenerationMode) -> None:
+def _exercise(
+    operation: schemathesis.APIOperation[Any, Any, Any, Any], mode: GenerationMode
+) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -58,7 +61,7 @@ def _exercise(operation: schemathesis.APIOperation, mode: GenerationMode) -> Non
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(checks=CHECKS, timeout=10)
 
     run()

@@ -20,7 +20,7 @@ from stormcheck.cli import build_cli
 from stormcheck.errors import ConfigError
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.paths import project_root
-from stormcheck.runs import Lease, Manifest, RunFolder, new_run_id
+from stormcheck.runs import ComponentRecord, Lease, Manifest, RunFolder, new_run_id
 from stormcheck.slo.records import merge_verdicts, record_gate
 from stormcheck.timeline import EventKind, now_ms
 from stormcheck.verdict import Evidence, Outcome, Verdict, Window
@@ -34,20 +34,31 @@ def _verdict(name: str, outcome: Outcome, reason: str = "as recorded before") ->
     return Verdict(name=name, outcome=outcome, reason=reason, evidence=(Evidence(description="x"),))
 
 
-def _run(runs_dir: Path, components: dict[str, dict[str, Any]]) -> RunFolder:
+def _run(runs_dir: Path, urls: dict[str, str]) -> RunFolder:
+    """A run file that is up, whose components (named like their one endpoint) are at ``urls``."""
     run_id = new_run_id()
     folder = RunFolder(runs_dir / run_id).create()
-    folder.write_manifest(
-        Manifest(
-            run_id=run_id,
-            profile="local",
-            stack="minimal",
-            created_ms=now_ms(),
-            lease=Lease.for_current_process(),
-            state="up",
-            components=components,
-        )
+    manifest = Manifest(
+        run_id=run_id,
+        profile="local",
+        stack="minimal",
+        created_ms=now_ms(),
+        lease=Lease.for_current_process(),
+        state="up",
     )
+    for name, url in urls.items():
+        manifest.add(
+            ComponentRecord(
+                name=name,
+                role=name,
+                zone="a",
+                image="",
+                container=f"sc-{run_id}-{name}",
+                endpoints={name: url},
+                ready_s=0.0,
+            )
+        )
+    folder.write_manifest(manifest)
     return folder
 
 
@@ -95,10 +106,7 @@ def test_gate_run_records_its_verdicts_in_the_run_and_a_verdict_event(
     prometheus = make_host_prometheus(dataset_openmetrics())
     folder = _run(
         tmp_path / "runs",
-        {
-            "prometheus": {"endpoints": {"prometheus": prometheus.url}},
-            "opensearch": {"endpoints": {"opensearch": opensearch_store.url}},
-        },
+        {"prometheus": prometheus.url, "opensearch": opensearch_store.url},
     )
     folder.write_verdicts(
         [

@@ -62,7 +62,7 @@ def test_up_status_down_leaves_nothing_labelled(
     try:
         folder = RunFolder(tmp_path / run_id)
         dsn = folder.read_manifest().endpoint("postgres")
-        password = psycopg.conninfo.conninfo_to_dict(dsn)["password"]
+        password = str(psycopg.conninfo.conninfo_to_dict(dsn)["password"])
         assert "127.0.0.1" in dsn and password
         # The generated password is in no run file and not on the terminal: only in the
         # credentials file beside the run folder, readable by its owner alone.

@@ -1,0 +1,102 @@
+"""What the pytest fixtures hand to tests, as typed, pytest-free records.
+
+The fixtures (``fixtures/``) build these; the suites annotate their fixture arguments with them
+and never import the fixtures themselves (the import contracts). Nothing here imports pytest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from docker import DockerClient
+from docker.models.containers import Container
+from docker.types import LogConfig
+
+from stormcheck.local.component import Component
+from stormcheck.local.platform import RUN_LABEL
+from stormcheck.logstore.opensearch_backend import OpenSearchStore
+from stormcheck.observability.sink import AlertSink
+from stormcheck.runs import Manifest, RunFolder
+
+__all__ = ["LogPipeline", "MonitoredPlatform", "OpenSearchNode", "PlatformRun"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformRun:
+    """A run of the local platform as tests see it; ``owned``: this session removes it."""
+
+    folder: RunFolder
+    owned: bool
+
+    @property
+    def manifest(self) -> Manifest:
+        """The run file, read fresh (components move after a failover or a restart)."""
+        return self.folder.read_manifest()
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoredPlatform:
+    """A running monitored stack, its run folder and the alert sink it notifies."""
+
+    folder: RunFolder
+    manifest: Manifest
+    sink: AlertSink
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSearchNode:
+    """One OpenSearch node started as a run of its own."""
+
+    url: str
+    folder: RunFolder
+    container: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogPipeline:
+    """The shared log pipeline run: its folder, run file, images and prepared log store."""
+
+    folder: RunFolder
+    manifest: Manifest
+    images: dict[str, str]
+    store: OpenSearchStore
+    client: DockerClient
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (the ``run`` field of its log documents)."""
+        return self.manifest.run_id
+
+    def container(self, component: str) -> Container:
+        """The Docker container of ``component``."""
+        return self.client.containers.get(self.manifest.container(component))
+
+    def start_extra(self, component: Component) -> Container:
+        """Start ``component`` in the running run: its network, labels and json-file log labels.
+
+        Not recorded in the run file; ``stop_run`` removes it by its run label. Returns the
+        container, started (whether its process is ready is the caller's to check).
+        """
+        labels = {
+            "stormcheck.managed": "true",
+            RUN_LABEL: self.run_id,
+            **self.manifest.lease.to_labels(),
+            "stormcheck.role": component.role,
+            "stormcheck.zone": component.zone,
+        }
+        return self.client.containers.run(
+            self.images[component.role],
+            name=f"sc-{self.run_id}-{component.name}",
+            detach=True,
+            environment=dict(component.env),
+            labels=labels,
+            network=self.manifest.network,
+            hostname=component.name,
+            ports={f"{p}/tcp": ("127.0.0.1", None) for p in component.ports},
+            nano_cpus=int(component.cpus * 1e9),
+            mem_limit=f"{component.memory_mb}m",
+            log_config=LogConfig(
+                type="json-file",
+                config={"labels": "stormcheck.run,stormcheck.role,stormcheck.zone"},
+            ),
+        )
