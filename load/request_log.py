@@ -3,7 +3,7 @@
 A locustfile installs it explicitly (``RequestLogPlugin().install(events)``). It then:
 
 - adds the options ``--request-log PATH``, ``--max-error-ratio``, ``--p95-ms``, ``--p99-ms``;
-- writes one JSON line per request attempt (format: :mod:`stormcheck.load.records`), with the
+- writes one JSON line per request attempt (format: :mod:`stormcheck.load.request_records`), with the
   intended send time a task put in the request's ``context`` (else the actual send time);
 - in distributed mode, workers ship their records to the master with each stats report, and the
   master alone writes the one merged log;
@@ -26,7 +26,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from load.fast_json import dumps_line
-from stormcheck.load.records import CheckoutAttempt, CheckoutOutcome, read_request_log
+from stormcheck.load.request_records import CheckoutAttempt, CheckoutOutcome, read_request_log
 from stormcheck.load.thresholds import Thresholds, judge_requests
 from stormcheck.verdict import gate_exit_code
 

@@ -17,7 +17,7 @@ import gevent
 
 from load.lean_http import LeanClient
 from load.request_log import CHECKOUT
-from stormcheck.load.records import CheckoutAttempt, CheckoutOutcome
+from stormcheck.load.request_records import CheckoutAttempt, CheckoutOutcome
 
 __all__ = [
     "CHECKOUT_ATTEMPTS",

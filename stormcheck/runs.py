@@ -17,6 +17,7 @@ whoever finds its owner dead may reap it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -469,8 +470,10 @@ class RunFolder:
         _write_json_atomically(self.manifest_path, manifest.to_dict())
 
     def remove_credentials(self) -> None:
-        """Forget the run's credentials (once its components are gone)."""
+        """Forget the run's credentials (once its components are gone); an emptied folder goes."""
         self.credentials_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # other runs' credentials are still there
+            self.credentials_path.parent.rmdir()
 
     def read_manifest(self) -> Manifest:
         """Read the run file; :class:`RunNotFoundError` if it is missing."""

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
+from stormcheck.clients.http import JsonApiClient
 from stormcheck.errors import BackendError
 
 __all__ = ["Alert", "AlertmanagerClient", "Silence"]
@@ -55,53 +54,24 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class AlertmanagerClient:
+class AlertmanagerClient(JsonApiClient):
     """Talks to one Alertmanager, e.g. ``AlertmanagerClient("http://127.0.0.1:9093")``."""
 
-    def __init__(
-        self, url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
-
-    def close(self) -> None:
-        """Close the HTTP connections."""
-        self._http.close()
-
-    def __enter__(self) -> AlertmanagerClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    service = "alertmanager"
 
     def _call(self, method: str, path: str, operation: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise BackendError(
-                f"alertmanager at {self.url}: {operation} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+        response = self._send(method, path, operation, **kwargs)
         if response.status_code >= 400:
-            raise BackendError(
-                f"alertmanager at {self.url}: {operation} answered HTTP {response.status_code}:"
-                f" {response.text[:300]!r}"
+            raise self._error(
+                operation, f"answered HTTP {response.status_code}: {response.text[:300]!r}"
             )
         if not response.content:
             return None
-        try:
-            return response.json()
-        except ValueError:
-            raise BackendError(
-                f"alertmanager at {self.url}: {operation} answered HTTP {response.status_code}"
-                f" with a body that is not JSON: {response.text[:200]!r}"
-            ) from None
+        return self._json(response, operation)
 
     def ready(self) -> bool:
         """Whether ``/-/ready`` answers 200 (``False`` also when unreachable; never raises)."""
-        try:
-            return self._http.get("/-/ready").status_code == httpx.codes.OK
-        except httpx.HTTPError:
-            return False
+        return self._answers_ok("/-/ready")
 
     def status(self) -> dict[str, Any]:
         """``/api/v2/status``: version, cluster and the configuration it runs (``config.original``)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from stormcheck.clients.http import JsonApiClient
 from stormcheck.errors import BackendError
 
 __all__ = [
@@ -95,54 +96,31 @@ def _number(text: Any) -> float:
         raise BackendError(f"sample value {text!r} is not a number") from exc
 
 
-class PrometheusClient:
+class PrometheusClient(JsonApiClient):
     """Talks to one Prometheus server, e.g. ``PrometheusClient("http://127.0.0.1:9090")``."""
 
-    def __init__(
-        self, url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
-
-    def close(self) -> None:
-        """Close the HTTP connections."""
-        self._http.close()
-
-    def __enter__(self) -> PrometheusClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    service = "prometheus"
 
     def _get(self, path: str, operation: str, params: dict[str, str] | None = None) -> Any:
-        try:
-            response = self._http.get(path, params=params)
-        except httpx.HTTPError as exc:
-            raise BackendError(
-                f"prometheus at {self.url}: {operation} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        response = self._send("GET", path, operation, params=params)
+        body = self._json(response, operation, "the API's JSON")
         if not isinstance(body, dict):
-            raise BackendError(
-                f"prometheus at {self.url}: {operation} answered HTTP {response.status_code}"
-                f" with a body that is not the API's JSON: {response.text[:200]!r}"
+            raise self._error(
+                operation,
+                f"answered HTTP {response.status_code} with a body that is not the API's JSON:"
+                f" {response.text[:200]!r}",
             )
         if body.get("status") != "success" or response.status_code != httpx.codes.OK:
-            raise BackendError(
-                f"prometheus at {self.url}: {operation} failed with HTTP {response.status_code}"
-                f" ({body.get('errorType', 'error')}): {body.get('error', response.text[:200])}"
+            raise self._error(
+                operation,
+                f"failed with HTTP {response.status_code}"
+                f" ({body.get('errorType', 'error')}): {body.get('error', response.text[:200])}",
             )
         return body.get("data")
 
     def ready(self) -> bool:
         """Whether ``/-/ready`` answers 200 (``False`` also when unreachable; never raises)."""
-        try:
-            return self._http.get("/-/ready").status_code == httpx.codes.OK
-        except httpx.HTTPError:
-            return False
+        return self._answers_ok("/-/ready")
 
     def build_info(self) -> dict[str, str]:
         """The server's build information (``version``, ``revision``, ...)."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import httpx
 
-from stormcheck.errors import BackendError
+from stormcheck.clients.http import JsonApiClient
 
 __all__ = ["Proxy", "Stream", "Toxic", "ToxiproxyClient"]
 
@@ -75,49 +75,24 @@ class Proxy:
         )
 
 
-class ToxiproxyClient:
+class ToxiproxyClient(JsonApiClient):
     """Talks to one Toxiproxy server, e.g. ``ToxiproxyClient("http://127.0.0.1:8474")``."""
 
-    def __init__(
-        self, url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
-
-    def close(self) -> None:
-        """Close the HTTP connections."""
-        self._http.close()
-
-    def __enter__(self) -> ToxiproxyClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    service = "toxiproxy"
+    default_timeout = 5.0
 
     def _request(
         self, method: str, path: str, operation: str, body: dict[str, Any] | None = None
     ) -> Any:
-        try:
-            response = self._http.request(method, path, json=body)
-            response.raise_for_status()
-        except httpx.HTTPStatusError as exc:
-            raise BackendError(
-                f"toxiproxy at {self.url}: {operation} failed with HTTP"
-                f" {exc.response.status_code}: {_error_message(exc.response)}"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise BackendError(
-                f"toxiproxy at {self.url}: {operation} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+        response = self._send(method, path, operation, json=body)
+        if response.is_error:
+            raise self._error(
+                operation,
+                f"failed with HTTP {response.status_code}: {_error_message(response)}",
+            )
         if response.status_code == httpx.codes.NO_CONTENT or not response.content:
             return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise BackendError(
-                f"toxiproxy at {self.url}: {operation} answered with a body that is not JSON:"
-                f" {response.text[:200]!r}"
-            ) from exc
+        return self._json(response, operation)
 
     def version(self) -> str:
         """The server's version, e.g. ``"2.12.0"`` (also a liveness check)."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stormcheck.load.records import CheckoutOutcome, RequestRecord
+from stormcheck.load.request_records import CheckoutOutcome, RequestRecord
 
 __all__ = [
     "Basis",

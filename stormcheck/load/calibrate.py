@@ -15,7 +15,7 @@ from typing import Any
 
 from stormcheck.load.analysis import arrival_rate, schedule_lag_p99, summarise
 from stormcheck.load.cpu import BUSY_SHARE, CpuBudget
-from stormcheck.load.records import read_request_log
+from stormcheck.load.request_records import read_request_log
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import SCENARIOS
 from stormcheck.load.thresholds import Thresholds

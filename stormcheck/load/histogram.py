@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.errors import BackendError, NotReadyError
 from stormcheck.load.throttling import Throttling
 from stormcheck.verdict import Evidence, Verdict
+from stormcheck.waiting import NotYet, poll_until
 
 __all__ = [
     "HistogramWindow",
@@ -50,16 +50,19 @@ def latest_scrape_after(
     Polls Prometheus for the sample's own timestamp; :class:`NotReadyError` when no scrape that
     late arrives within ``timeout_s``.
     """
-    give_up = time.monotonic() + timeout_s
-    seen = None
-    while time.monotonic() < give_up:
+
+    def later_scrape() -> float | NotYet:
         seen = prometheus.query_vector(f"max(timestamp({metric}))").single_value()
-        if seen is not None and seen > after_s:
-            return seen
-        time.sleep(0.5)
-    raise NotReadyError(
-        f"prometheus at {prometheus.url}: no scrape of {metric} after {after_s:.3f}"
-        f" within {timeout_s:g} s (latest: {seen})"
+        return seen if seen is not None and seen > after_s else NotYet(str(seen))
+
+    return poll_until(
+        later_scrape,
+        timeout_s=timeout_s,
+        interval_s=0.5,
+        on_timeout=lambda seen: NotReadyError(
+            f"prometheus at {prometheus.url}: no scrape of {metric} after {after_s:.3f}"
+            f" within {timeout_s:g} s (latest: {seen})"
+        ),
     )
 
 

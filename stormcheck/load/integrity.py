@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import psycopg
 
 from stormcheck.load.analysis import resolve_checkout_keys
-from stormcheck.load.records import CheckoutOutcome, RequestRecord
+from stormcheck.load.request_records import CheckoutOutcome, RequestRecord
 from stormcheck.verdict import Evidence, Verdict
 
 __all__ = ["ORDERS_BY_KEY", "judge_checkout_integrity"]

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,9 +24,10 @@ from typing import IO
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget, CpuMeter, CpuReport, cpu_limit, qualify_latency
 from stormcheck.load.janitor import OWNER_ENV, owner_tag, reap_orphan_generators
-from stormcheck.load.records import read_request_log
+from stormcheck.load.request_records import read_request_log
 from stormcheck.load.scenarios import Scenario
 from stormcheck.load.thresholds import LATENCY_CHECKS, Thresholds, threshold_checks
+from stormcheck.net import free_port
 from stormcheck.paths import project_root
 from stormcheck.verdict import Verdict, combine
 
@@ -100,12 +100,6 @@ class LoadResult:
     cpu: CpuReport
     verdict: Verdict
     web_url: str | None = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _model_args(plan: LoadPlan) -> list[str]:
@@ -256,12 +250,12 @@ def run_load(
     output_dir.mkdir(parents=True, exist_ok=True)
     request_log = request_log or output_dir / "requests.jsonl"
     request_log.parent.mkdir(parents=True, exist_ok=True)
-    web_port = plan.web_port or _free_port()
+    web_port = plan.web_port or free_port()
     commands = build_commands(
         plan,
         request_log=request_log,
         csv_prefix=output_dir / "locust",
-        master_port=_free_port(),
+        master_port=free_port(),
         web_port=web_port,
     )
     env = {

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stormcheck.load.analysis import summarise
-from stormcheck.load.records import RequestRecord
+from stormcheck.load.request_records import RequestRecord
 from stormcheck.verdict import Evidence, Verdict, Window, combine
 
 __all__ = ["LATENCY_CHECKS", "Thresholds", "judge_requests", "threshold_checks"]

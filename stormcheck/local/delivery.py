@@ -21,13 +21,13 @@ Alertmanager at it and updates the run file, so a sink is never silently deaf.
 from __future__ import annotations
 
 import errno
-import socket
 from urllib.parse import urlsplit
 
 from docker import DockerClient
 
 from stormcheck.errors import PlatformError
 from stormcheck.local.monitoring import configure_run, gateway_address, point_alertmanager
+from stormcheck.net import free_port
 from stormcheck.observability.sink import ALERTS_PATH, AlertSink
 from stormcheck.runs import Manifest, RunFolder
 
@@ -40,12 +40,6 @@ def recorded_webhook(manifest: Manifest) -> str | None:
     """The webhook URL the run file records for the run's Alertmanager (``None``: it has none)."""
     record = manifest.components.get("alertmanager")
     return None if record is None else record.webhook
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def _network(manifest: Manifest) -> str:
@@ -63,7 +57,7 @@ def wire_monitoring(client: DockerClient, folder: RunFolder, manifest: Manifest)
     if not any(name in manifest.components for name in _MONITORING):
         return None
     host = gateway_address(client, _network(manifest))
-    url = f"http://{host}:{_free_port(host)}{ALERTS_PATH}"
+    url = f"http://{host}:{free_port(host)}{ALERTS_PATH}"
     if "alertmanager" in manifest.components:
         manifest.update("alertmanager", webhook=url)
         folder.write_manifest(manifest)

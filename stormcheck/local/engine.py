@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import docker.errors
 from docker import DockerClient
 
 from stormcheck.errors import DockerUnavailableError
+from stormcheck.waiting import NotYet, poll_until
 
 __all__ = ["EngineStatus", "connect", "engine_answers", "ensure_engine"]
 
@@ -108,16 +108,17 @@ def ensure_engine(*, log_path: Path, wait_s: float = 60.0) -> EngineStatus:
         subprocess.Popen(
             ["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
         )
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
+
+    def answered() -> str | NotYet:
         version = engine_answers()
-        if version is not None:
-            return EngineStatus(
-                version=version, installed=installed, started=True, log_path=log_path
-            )
-        time.sleep(0.25)
-    tail = log_path.read_text(errors="replace").splitlines()[-15:]
-    raise DockerUnavailableError(
-        f"dockerd did not answer within {wait_s:.0f} s; last lines of {log_path}:\n"
-        + "\n".join(tail)
-    )
+        return NotYet("no answer") if version is None else version
+
+    def no_answer(_reason: str) -> DockerUnavailableError:
+        tail = log_path.read_text(errors="replace").splitlines()[-15:]
+        return DockerUnavailableError(
+            f"dockerd did not answer within {wait_s:.0f} s; last lines of {log_path}:\n"
+            + "\n".join(tail)
+        )
+
+    version = poll_until(answered, timeout_s=wait_s, interval_s=0.25, on_timeout=no_answer)
+    return EngineStatus(version=version, installed=installed, started=True, log_path=log_path)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -34,6 +33,7 @@ from stormcheck.logstore.template import TEMPLATE_NAME, load_index_template
 from stormcheck.runs import Manifest
 from stormcheck.timeline import now_ms
 from stormcheck.verdict import Window
+from stormcheck.waiting import NotYet, poll_until
 
 __all__ = [
     "LOG_ROLES",
@@ -147,20 +147,25 @@ def prepare_log_store(manifest: Manifest, *, timeout_s: float = 30.0) -> OpenSea
     store = OpenSearchStore(url)
     try:
         store.put_index_template(TEMPLATE_NAME, load_index_template())
-        deadline = time.monotonic() + timeout_s
-        last_error = ""
-        while time.monotonic() < deadline:
+
+        def first_document() -> OpenSearchStore | NotYet:
             window = Window(manifest.created_ms, now_ms() + 1)
             try:
-                if store.count(LogQuery(window=window).where(run=manifest.run_id)):
-                    return store
+                found = store.count(LogQuery(window=window).where(run=manifest.run_id))
             except BackendError as exc:
                 # A daily index that has just been created answers 503 until its shards start.
-                last_error = f"; last answer: {exc}"
-            time.sleep(_POLL_S)  # the shipper delivers asynchronously: poll, bounded
-        raise NotReadyError(
-            f"no log document of run {manifest.run_id} in {url} within {timeout_s:g} s:"
-            " is the shipper running, and does it see the containers' json-file logs?" + last_error
+                return NotYet(f"; last answer: {exc}")
+            return store if found else NotYet("")
+
+        # the shipper delivers asynchronously: poll, bounded
+        return poll_until(
+            first_document,
+            timeout_s=timeout_s,
+            interval_s=_POLL_S,
+            on_timeout=lambda last: NotReadyError(
+                f"no log document of run {manifest.run_id} in {url} within {timeout_s:g} s:"
+                " is the shipper running, and does it see the containers' json-file logs?" + last
+            ),
         )
     except BaseException:
         store.close()

@@ -31,6 +31,7 @@ from stormcheck.errors import ConfigError, NotReadyError, PlatformError
 from stormcheck.local.component import Component
 from stormcheck.observability.config import config_files
 from stormcheck.runs import Manifest
+from stormcheck.waiting import NotYet, poll_until
 
 __all__ = [
     "OBSERVABILITY_ROLES",
@@ -181,20 +182,22 @@ def _log_tail(container: Container) -> str:
 
 def _until(what: str, container: Container, check: Callable[[], str | None]) -> None:
     """Poll ``check`` (``None``: done; a string: why not yet) until done or the timeout."""
-    deadline = time.monotonic() + _RELOAD_TIMEOUT_S
-    reason = "not checked yet"
-    while time.monotonic() < deadline:
+
+    def done() -> bool | NotYet:
         try:
             outcome = check()
         except httpx.HTTPError as exc:
             outcome = f"{type(exc).__name__}: {exc}"
-        if outcome is None:
-            return
-        reason = outcome
-        time.sleep(0.5)  # poll interval of a reload check, not a wait for the reload
-    raise PlatformError(
-        f"{container.name}: {what} not done within {_RELOAD_TIMEOUT_S:g} s ({reason});"
-        f" last log lines:\n{_log_tail(container)}"
+        return True if outcome is None else NotYet(outcome)
+
+    poll_until(
+        done,
+        timeout_s=_RELOAD_TIMEOUT_S,
+        interval_s=0.5,  # poll interval of a reload check, not a wait for the reload
+        on_timeout=lambda reason: PlatformError(
+            f"{container.name}: {what} not done within {_RELOAD_TIMEOUT_S:g} s ({reason});"
+            f" last log lines:\n{_log_tail(container)}"
+        ),
     )
 
 

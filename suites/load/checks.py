@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stormcheck.load.analysis import summarise
-from stormcheck.load.records import read_request_log
+from stormcheck.load.request_records import read_request_log
 from stormcheck.load.runner import LoadResult
 
 __all__ = ["assert_log_matches_locust", "locust_agrees"]

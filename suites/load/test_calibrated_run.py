@@ -27,7 +27,7 @@ from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.load.analysis import arrival_rate, schedule_lag_p99, summarise
 from stormcheck.load.calibrate import calibrate, read_capacity, store_calibration
 from stormcheck.load.histogram import histogram_window, judge_bucket_agreement, latest_scrape_after
-from stormcheck.load.records import read_request_log
+from stormcheck.load.request_records import read_request_log
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import scenario
 from stormcheck.load.thresholds import Thresholds

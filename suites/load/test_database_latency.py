@@ -20,7 +20,7 @@ import pytest
 from stormcheck.clients.toxiproxy import ToxiproxyClient
 from stormcheck.load.analysis import arrival_rate, schedule_lag_p99, summarise
 from stormcheck.load.calibrate import MAX_LAG_P99_MS
-from stormcheck.load.records import read_request_log
+from stormcheck.load.request_records import read_request_log
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import scenario
 from stormcheck.load.thresholds import Thresholds

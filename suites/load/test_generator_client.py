@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from stormcheck.load.records import CheckoutOutcome, RequestRecord, read_request_log
+from stormcheck.load.request_records import CheckoutOutcome, RequestRecord, read_request_log
 from stormcheck.paths import project_root
 
 pytestmark = pytest.mark.integration

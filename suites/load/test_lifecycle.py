@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stormcheck.load.janitor import OWNER_ENV, reap_orphan_generators
-from stormcheck.load.records import read_request_log
+from stormcheck.load.request_records import read_request_log
 from stormcheck.paths import project_root
 from stormcheck.testing import PlatformRun
 

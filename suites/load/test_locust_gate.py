@@ -10,7 +10,7 @@ import pytest
 
 from stormcheck.load.analysis import summarise
 from stormcheck.load.cpu import CpuBudget
-from stormcheck.load.records import read_request_log
+from stormcheck.load.request_records import read_request_log
 from stormcheck.paths import project_root
 from stormcheck.testing import PlatformRun
 

@@ -10,10 +10,10 @@ import pytest
 from stormcheck.errors import ConfigError
 from stormcheck.load.analysis import arrival_rate, percentile, resolve_checkout_keys, summarise
 from stormcheck.load.cpu import CpuBudget, CpuReport, qualify_latency
-from stormcheck.load.records import CheckoutOutcome, read_request_log
+from stormcheck.load.request_records import CheckoutOutcome, read_request_log
 from stormcheck.load.thresholds import Thresholds, judge_requests, threshold_checks
 from stormcheck.verdict import Outcome
-from suites.load.records import checkout_record, record
+from suites.load.request_builders import checkout_record, record
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -20,17 +19,10 @@ from typing import Any
 
 import httpx
 
+from stormcheck.net import free_port
 from suites.shop.databases import fresh_database
 
 SHOP_SRC = Path(__file__).resolve().parents[2] / "platform" / "shop" / "src"
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ShopProcess:

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+from stormcheck.net import free_port
 from suites.shop.databases import fresh_database
-from suites.shop.shop_process import free_port, run_migrate
+from suites.shop.shop_process import run_migrate
 
 pytestmark = pytest.mark.integration
 

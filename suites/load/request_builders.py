@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stormcheck.load.records import CheckoutAttempt, CheckoutOutcome, RequestRecord
+from stormcheck.load.request_records import CheckoutAttempt, CheckoutOutcome, RequestRecord
 
 __all__ = ["checkout_record", "record"]
 
