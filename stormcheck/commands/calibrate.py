@@ -36,7 +36,7 @@ def calibrate_command(  # noqa: PLR0917 - click passes each option as a paramete
     max_error_ratio: float,
     cpu_cores: float,
 ) -> None:
-    """Find the arrival rate RUN_ID (default: the newest run up) sustains; store it in its run file."""
+    """Find the arrival rate RUN_ID (default: the one run that is up) sustains; store it in its run file."""
     from stormcheck.load.calibrate import calibrate, store_calibration
 
     folder = find_run(runs_dir(state.settings()), run_id)

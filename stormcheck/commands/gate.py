@@ -1,7 +1,7 @@
 """``stormcheck gate``: the pre-release SLO gate. Exit 0 all pass, 1 a fail, 2 inconclusive.
 
 Prometheus is the setting ``prometheus_url`` (``STORMCHECK_PROMETHEUS_URL``), else the one of the
-run (``--run``, default: the newest run that is up). Log-based SLOs are counted by the log store:
+run (``--run``, default: the one run that is up). Log-based SLOs are counted by the log store:
 the setting ``logstore_url`` (``STORMCHECK_LOGSTORE_URL``), else the run's OpenSearch node. Each
 backend is looked up only when a selected SLO needs it. An unreachable backend, no data, a stale
 log store or a query error make a verdict inconclusive — exit 2 unless

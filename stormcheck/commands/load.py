@@ -24,7 +24,7 @@ EXIT_INTERRUPTED = 130
 
 @click.command(name="load")
 @click.argument("scenario_name", metavar="SCENARIO", type=click.Choice(sorted(SCENARIOS)))
-@click.option("--run", "run_id", help="Target run (default: the newest run that is up).")
+@click.option("--run", "run_id", help="Target run (default: the one run that is up).")
 @click.option("--rate", type=float, help="Open model: arrivals per second.")
 @click.option(
     "--share",

@@ -47,7 +47,7 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
 @click.option("--force", is_flag=True, help="With --all: every run, even of a live owner.")
 @pass_state
 def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, force: bool) -> None:
-    """Remove a run's containers, network and volumes (default: the newest run that is up).
+    """Remove a run's containers, network and volumes (default: the one run that is up).
 
     ``--all`` reaps the runs whose owner process is gone (a test session or `stormcheck run` that
     crashed); runs started by a user with `up` stay until named, or until ``--all --user``.
@@ -72,7 +72,7 @@ def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, f
 @pass_state
 @click.pass_context
 def status(ctx: click.Context, state: CliState, run_id: str | None, as_json: bool) -> None:
-    """Check every component of a run (default: the newest run that is up); exit 1 if unhealthy."""
+    """Check every component of a run (default: the one run that is up); exit 1 if unhealthy."""
     settings = state.settings()
     folder = find_run(runs_dir(settings), run_id)
     manifest = folder.read_manifest()

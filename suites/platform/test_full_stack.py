@@ -1,7 +1,10 @@
 """The full local stack (design §3): up healthy in three zones, one failover of each kind, down clean.
 
-One stack for the module (about 30 s to start); the tests run in file order and the last one
-brings it down and checks that nothing labelled with the run is left.
+The tests share the session's full stack (``full_platform``, the one stack of tier 1). A test that
+kills or pauses members leaves them to :func:`_members_restored`, which runs after every test of
+the module: whatever the test did (or failed half-way through), every member runs again, the run
+file's endpoints follow the restarted ones, and the stack is healthy before the next test starts.
+That the full stack goes down clean is checked on a stack of its own, in the nightly tier.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import redis
 import requests
 from docker import DockerClient
 
-from stormcheck.local.platform import component_health
+from stormcheck.local.platform import component_health, refresh_endpoints
 from stormcheck.local.session import bring_down, bring_up
 from stormcheck.local.stacks import STACK_COMPONENTS, components_for
 from stormcheck.runs import Manifest, RunFolder
 from stormcheck.settings import Settings
+from stormcheck.testing import PlatformRun
 from suites.platform.ha import (
     PATRONI_MEMBERS,
     REDIS_NODES,
@@ -38,8 +42,6 @@ from suites.platform.ha import (
     redis_role,
 )
 
-pytestmark = pytest.mark.integration
-
 POSTGRES_WRITES_BACK_S = 30.0
 REJOIN_S = 60.0
 CART_WRITES_BACK_S = 15.0
@@ -47,12 +49,39 @@ CART_WRITES_BACK_S = 15.0
 SPIKE_CLIENTS = 16
 
 
-@pytest.fixture(scope="module")
-def full_stack(settings: Settings) -> Iterator[RunFolder]:
-    """A full stack owned by this test process, removed at the end of the module."""
-    folder, _ = bring_up(dataclasses.replace(settings, stack="full"), owner="process")
-    yield folder
-    bring_down(settings, folder)
+RESTORE_S = 90.0
+
+
+@pytest.fixture
+def full_stack(full_platform: PlatformRun) -> RunFolder:
+    """The session's full stack."""
+    return full_platform.folder
+
+
+@pytest.fixture(autouse=True)
+def _members_restored(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test on the shared stack: every member running, endpoints current, healthy."""
+    yield
+    if "full_stack" not in request.fixturenames:
+        return
+    full_stack: RunFolder = request.getfixturevalue("full_stack")
+    docker_client: DockerClient = request.getfixturevalue("docker_client")
+    manifest = full_stack.read_manifest()
+    for record in manifest.components.values():
+        container = docker_client.containers.get(record.container)
+        if container.status == "paused":
+            container.unpause()
+        elif container.status != "running":
+            container.start()
+    checks = {c.name: c for c in components_for("full", only=tuple(manifest.components))}
+    refresh_endpoints(docker_client, full_stack, manifest, checks)
+    deadline = time.monotonic() + RESTORE_S
+    unhealthy = [h for h in component_health(docker_client, manifest, checks) if not h.healthy]
+    while unhealthy and time.monotonic() < deadline:
+        time.sleep(1.0)
+        refresh_endpoints(docker_client, full_stack, manifest, checks)
+        unhealthy = [h for h in component_health(docker_client, manifest, checks) if not h.healthy]
+    assert not unhealthy, f"the shared full stack did not recover in {RESTORE_S:g} s: {unhealthy}"
 
 
 def _labelled(client: DockerClient, run_id: str) -> list[str]:
@@ -71,6 +100,7 @@ def _primary(client: DockerClient, manifest: Manifest) -> str:
     return primaries[0]
 
 
+@pytest.mark.integration
 def test_every_component_is_healthy_and_labelled_with_its_zone(
     full_stack: RunFolder, docker_client: DockerClient
 ) -> None:
@@ -95,6 +125,7 @@ def test_every_component_is_healthy_and_labelled_with_its_zone(
     assert cart_write(api, "zones", 1) == "200"
 
 
+@pytest.mark.integration
 def test_postgres_primary_killed_writes_resume_and_it_rejoins_as_replica(
     full_stack: RunFolder, docker_client: DockerClient
 ) -> None:
@@ -140,6 +171,7 @@ def test_postgres_primary_killed_writes_resume_and_it_rejoins_as_replica(
     print(f"postgres failover: writes back after {resumed_s:.1f} s ({outcomes}), {old} rejoined")
 
 
+@pytest.mark.integration
 def test_redis_master_killed_cart_writes_resume_and_the_restarted_one_takes_no_write(
     full_stack: RunFolder, docker_client: DockerClient
 ) -> None:
@@ -201,6 +233,7 @@ def test_redis_master_killed_cart_writes_resume_and_the_restarted_one_takes_no_w
     print(f"redis failover: cart writes back after {resumed_s:.1f} s ({outcomes})")
 
 
+@pytest.mark.integration
 def test_a_spike_above_the_rate_limit_gets_429s_from_the_ingress_and_no_5xx(
     full_stack: RunFolder,
 ) -> None:
@@ -230,11 +263,17 @@ def _denied_requests(stats_url: str) -> int:
     raise AssertionError("haproxy_frontend_requests_denied_total for shop not exported")
 
 
+@pytest.mark.slow
 def test_down_removes_everything_the_full_stack_created(
-    full_stack: RunFolder, settings: Settings, docker_client: DockerClient
+    settings: Settings, docker_client: DockerClient
 ) -> None:
-    run_id = full_stack.run_id
-    assert _labelled(docker_client, run_id)
-    bring_down(settings, full_stack)
+    full = dataclasses.replace(settings, stack="full")
+    folder, _ = bring_up(full, owner="process")
+    try:
+        run_id = folder.run_id
+        assert _labelled(docker_client, run_id)
+    finally:
+        bring_down(full, folder)
     assert _labelled(docker_client, run_id) == []
-    assert full_stack.read_manifest().state == "down"
+    assert folder.read_manifest().state == "down"
+    assert not folder.credentials_path.exists()

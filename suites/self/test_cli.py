@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 import click
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from stormcheck import commands
 from stormcheck.cli import build_cli, main
+from stormcheck.runs import ComponentRecord, Lease, create_run
 
 pytestmark = pytest.mark.unit
 
@@ -57,3 +59,38 @@ def test_a_malformed_set_option_is_a_usage_error(capsys: pytest.CaptureFixture[s
         main(["--set", "novalue", "doctor"])
     assert caught.value.code == 2
     assert "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_attach_prints_each_backend_setting_and_no_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, manifest = create_run(
+        tmp_path, profile="local", stack="full", lease=Lease.for_current_process()
+    )
+    for name, endpoint, url in (
+        ("opensearch", "opensearch", "http://127.0.0.1:40001"),
+        ("prometheus", "prometheus", "http://127.0.0.1:40002"),
+        ("alertmanager", "alertmanager", "http://127.0.0.1:40003"),
+        ("postgres", "postgres", "postgresql://postgres:hunter22@127.0.0.1:40004/shop"),
+    ):
+        manifest.add(
+            ComponentRecord(
+                name=name,
+                role=name,
+                zone="a",
+                image="",
+                container=name,
+                endpoints={endpoint: url},
+                ready_s=0.1,
+            )
+        )
+    manifest.state = "up"
+    folder.write_manifest(manifest)
+    with pytest.raises(SystemExit) as caught:
+        main(["--set", f"runs_dir={tmp_path}", "attach", manifest.run_id])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert "export STORMCHECK_LOGSTORE_URL=http://127.0.0.1:40001" in out
+    assert "export STORMCHECK_PROMETHEUS_URL=http://127.0.0.1:40002" in out
+    assert "export STORMCHECK_ALERTMANAGER_URL=http://127.0.0.1:40003" in out
+    assert "postgresql://postgres@127.0.0.1:40004/shop" in out and "hunter22" not in out
