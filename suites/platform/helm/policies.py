@@ -126,7 +126,9 @@ def autoscalers(rendering: Rendering) -> list[str]:
                 f"{rendering.source}: hpa: {_name(doc)} minReplicas {spec.get('minReplicas', 1)}"
                 f" is not below maxReplicas {spec['maxReplicas']}"
             )
-        metrics = {m["resource"]["name"] for m in spec.get("metrics", []) if m["type"] == "Resource"}
+        metrics = {
+            m["resource"]["name"] for m in spec.get("metrics", []) if m["type"] == "Resource"
+        }
         if metrics != {"cpu", "memory"}:
             problems.append(
                 f"{rendering.source}: hpa: {_name(doc)} scales on {sorted(metrics)}"
