@@ -1,0 +1,1 @@
+../../../../../load/fast_json.py

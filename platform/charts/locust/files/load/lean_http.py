@@ -1,0 +1,1 @@
+../../../../../load/lean_http.py

@@ -1,0 +1,1 @@
+../../../../../load/request_log.py

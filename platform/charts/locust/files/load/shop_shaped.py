@@ -1,0 +1,1 @@
+../../../../../load/shop_shaped.py

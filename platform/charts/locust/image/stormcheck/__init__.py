@@ -1,0 +1,1 @@
+../../../../../stormcheck/__init__.py

@@ -1,0 +1,1 @@
+../../../../../stormcheck/errors.py

@@ -1,0 +1,1 @@
+../../../../../../stormcheck/load/__init__.py

@@ -1,0 +1,1 @@
+../../../../../stormcheck/verdict.py
