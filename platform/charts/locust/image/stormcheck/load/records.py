@@ -1,1 +1,0 @@
-../../../../../../stormcheck/load/records.py

@@ -1,0 +1,1 @@
+../../../../../../stormcheck/load/request_records.py
