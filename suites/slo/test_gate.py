@@ -60,7 +60,7 @@ def test_gate_exits_1_when_the_5xx_burst_breaks_the_objective(prometheus_url: st
     (verdict,) = report["verdicts"]
     evidence = verdict["evidence"][0]
     # 120 steps of 62 good; the burst adds 6 x 5xx on 40 of them.
-    assert evidence["details"]["total"] == pytest.approx(120 * 62 + 40 * 6, rel=1e-9)
+    assert evidence["sli"]["total"] == pytest.approx(120 * 62 + 40 * 6, rel=1e-9)
     assert evidence["observed"] == pytest.approx(120 * 62 / (120 * 62 + 40 * 6), rel=1e-9)
     assert report["outcome"] == "fail" and report["exit_code"] == 1
 
