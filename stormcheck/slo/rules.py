@@ -76,7 +76,8 @@ def recorded_windows(slo: Slo, alerts: Sequence[BurnRateAlert] | None = None) ->
     """The windows (seconds) whose error ratio the rules of ``slo`` record; none if log-based."""
     if not isinstance(slo.sli, RatioSli):
         return []
-    return alert_windows(slo_alerts(slo) if alerts is None else alerts)
+    # an SLO without alerts still records the usual windows (for dashboards and the gate)
+    return alert_windows((slo_alerts(slo) if alerts is None else alerts) or DEFAULT_BURN_ALERTS)
 
 
 class _RuleDumper(yaml.SafeDumper):
@@ -131,7 +132,7 @@ def _group(slo: Slo, sli: RatioSli, alerts: Sequence[BurnRateAlert]) -> dict[str
             "expr": sli.error_ratio(format_duration(window_s)),
             "labels": dict(labels),
         }
-        for window_s in alert_windows(alerts)
+        for window_s in alert_windows(alerts or DEFAULT_BURN_ALERTS)
     ]
     rules.append(
         {
