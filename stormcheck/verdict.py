@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from stormcheck.errors import ConfigError
 
-__all__ = ["Evidence", "Outcome", "Verdict", "Window", "combine", "gate_exit_code"]
+__all__ = [
+    "Evidence",
+    "Outcome",
+    "SliEvidence",
+    "Verdict",
+    "Window",
+    "combine",
+    "gate_exit_code",
+]
 
 
 class Outcome(enum.StrEnum):
@@ -43,11 +51,50 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SliEvidence:
+    """The measurement behind an SLO's SLI: where the SLO is written, what was asked, the counts.
+
+    ``good``/``total`` are the events counted in the window (``None`` when the SLI came from a
+    recorded error ratio, which has no counts, or when counting stopped early); ``error_ratio``
+    is ``1 - SLI``; ``burn_rate`` how many times faster than an even spend the budget burns.
+    ``recorded_series``, ``recorded_at_ms`` and ``recording_lag_s`` are set when the SLI was read
+    from a recording rule instead of raw counters.
+    """
+
+    slo_file: str = ""
+    period: str | None = None
+    good_query: str | None = None
+    total_query: str | None = None
+    good: float | None = None
+    total: float | None = None
+    error_ratio: float | None = None
+    burn_rate: float | None = None
+    recorded_series: str | None = None
+    recorded_at_ms: int | None = None
+    recording_lag_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (every field, ``None`` included)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SliEvidence:
+        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if data.get(f.name) is not None})
+
+    @classmethod
+    def field_names(cls) -> frozenset[str]:
+        """The names of the typed fields (older ``verdicts.json`` kept them in ``details``)."""
+        return frozenset(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """One measurement behind a verdict: what was asked, of what, and what came back.
 
     ``budget_spent`` is the share of the error budget of the SLO's whole period that the window
-    consumed: ``(1 - SLI_w) * |w| / ((1 - objective) * period)``.
+    consumed: ``(1 - SLI_w) * |w| / ((1 - objective) * period)``. ``sli`` is the typed
+    measurement of an SLO evaluation (:class:`SliEvidence`); ``details`` holds free-form extras.
     """
 
     description: str
@@ -60,6 +107,7 @@ class Evidence:
     links: tuple[str, ...] = ()
     attachments: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    sli: SliEvidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
@@ -76,12 +124,23 @@ class Evidence:
             "links": list(self.links),
             "attachments": list(self.attachments),
             "details": dict(self.details),
+            "sli": None if self.sli is None else self.sli.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        A ``verdicts.json`` written before :class:`SliEvidence` existed kept the SLI's counts and
+        queries in ``details``; they are read into ``sli`` (the rest stays in ``details``).
+        """
         window = data.get("window")
+        details = dict(data.get("details", {}))
+        sli_data = data.get("sli")
+        if sli_data is None and "slo_file" in details:
+            typed = SliEvidence.field_names()
+            sli_data = {k: v for k, v in details.items() if k in typed}
+            details = {k: v for k, v in details.items() if k not in typed}
         return cls(
             description=str(data["description"]),
             source=str(data.get("source", "")),
@@ -92,7 +151,8 @@ class Evidence:
             budget_spent=data.get("budget_spent"),
             links=tuple(data.get("links", ())),
             attachments=tuple(data.get("attachments", ())),
-            details=dict(data.get("details", {})),
+            details=details,
+            sli=None if sli_data is None else SliEvidence.from_dict(sli_data),
         )
 
 

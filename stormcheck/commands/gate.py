@@ -7,6 +7,12 @@ backend is looked up only when a selected SLO needs it. An unreachable backend, 
 log store or a query error make a verdict inconclusive — exit 2 unless
 ``--allow-inconclusive`` — never 0.
 
+A window that ends now is judged on complete data: before evaluating, the gate waits (at most
+``--coverage-timeout`` seconds) until Prometheus and the log store hold data at or after the
+window's end (:mod:`stormcheck.slo.coverage`); what is still short after that is inconclusive.
+``--window A..B`` takes RFC 3339, epoch seconds (10 digits) or epoch milliseconds (13 digits);
+a window before 2000 or in the future is an error (exit 3), not an inconclusive verdict.
+
 With ``--run RUN`` the verdicts (and the gate's own) are merged by name into the run's
 ``verdicts.json`` and a ``verdict`` event goes on its timeline (:mod:`stormcheck.slo.records`).
 """
@@ -26,13 +32,14 @@ from stormcheck.errors import ConfigError, RunNotFoundError
 from stormcheck.paths import project_root
 from stormcheck.runs import RunFolder, find_run
 from stormcheck.settings import Settings
+from stormcheck.slo.coverage import DEFAULT_COVERAGE_TIMEOUT_S, DataKind, await_coverage
 from stormcheck.slo.evaluate import DEFAULT_MAX_STALENESS_S, evaluate_all, gate_verdict
 from stormcheck.slo.loader import load_slos, slo_files
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import Slo
 from stormcheck.slo.records import record_gate
 from stormcheck.slo.window import parse_window, window_since
-from stormcheck.verdict import gate_exit_code
+from stormcheck.verdict import Window, gate_exit_code
 
 if TYPE_CHECKING:
     from stormcheck.logstore.store import LogStore
@@ -103,6 +110,20 @@ def _select(slos: tuple[Slo, ...], names: tuple[str, ...]) -> tuple[Slo, ...]:
     return tuple(by_name[n] for n in dict.fromkeys(names))
 
 
+def _await(
+    slos: tuple[Slo, ...],
+    window: Window,
+    client: PrometheusClient | None,
+    stores: dict[str, LogStore],
+    timeout_s: float,
+) -> None:
+    """Wait until the live backends cover the window's end; say so on stderr."""
+    for coverage in await_coverage(
+        slos, window, client, stores, kind=DataKind.LIVE, timeout_s=timeout_s
+    ):
+        click.echo(f"coverage: {coverage.describe(window)}", err=True)
+
+
 @click.command()
 @click.option("--slo", "names", multiple=True, metavar="NAME", help="Only these SLOs (repeatable).")
 @click.option(
@@ -112,7 +133,12 @@ def _select(slos: tuple[Slo, ...], names: tuple[str, ...]) -> tuple[Slo, ...]:
     type=click.Path(path_type=Path),
     help="SLO files or folders (default: platform/slo/).",
 )
-@click.option("--window", "window_text", metavar="A..B", help="RFC 3339 times or epoch ms.")
+@click.option(
+    "--window",
+    "window_text",
+    metavar="A..B",
+    help="RFC 3339 times, epoch seconds (10 digits) or epoch ms (13 digits).",
+)
 @click.option("--since", metavar="D", help="The window of length D ending now (default 1h).")
 @click.option("--allow-inconclusive", is_flag=True, help="Exit 0 on inconclusive verdicts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
@@ -129,6 +155,13 @@ def _select(slos: tuple[Slo, ...], names: tuple[str, ...]) -> tuple[Slo, ...]:
     show_default=True,
     help="Seconds the newest sample may lag the window's end.",
 )
+@click.option(
+    "--coverage-timeout",
+    type=float,
+    default=DEFAULT_COVERAGE_TIMEOUT_S,
+    show_default=True,
+    help="Seconds to wait for the backends' data to reach the window's end.",
+)
 @pass_state
 @click.pass_context
 def gate(
@@ -143,6 +176,7 @@ def gate(
     as_json: bool,
     run_id: str | None,
     max_staleness: float,
+    coverage_timeout: float,
 ) -> None:
     """Evaluate the SLOs over a window; exit 0 all pass, 1 a fail, 2 inconclusive."""
     if window_text and since:
@@ -155,9 +189,11 @@ def gate(
     stores = _log_stores(settings, run_id, slos)
     try:
         if url is None:
+            _await(slos, window, None, stores, coverage_timeout)
             verdicts = evaluate_all(slos, window, None, logs=stores)
         else:
             with PrometheusClient(url) as client:
+                _await(slos, window, client, stores, coverage_timeout)
                 verdicts = evaluate_all(
                     slos, window, client, logs=stores, max_staleness_s=max_staleness
                 )

@@ -66,8 +66,8 @@ def used_metrics(root: Path | None = None) -> dict[str, set[str]]:
     for slo in load_slos(slo_files([(root or project_root()) / "platform" / "slo"])):
         if not isinstance(slo.sli, RatioSli):
             continue  # answered by the log store, not by Prometheus
-        for query in (slo.sli.good, slo.sli.total):
-            for name in metric_names(query):
+        for query in (slo.sli.good, slo.sli.bad, slo.sli.total):
+            for name in metric_names(query) if query is not None else ():
                 users.setdefault(name, set()).add(f"slo:{slo.name}")
     users.pop("ALERTS", None)
     return users

@@ -67,6 +67,11 @@ class BurnRateAlert:
     budget_share: float
     long_window_s: int
     short_window_s: int
+    # How long the condition must hold before the alert fires (OpenSLO's alertAfter).
+    for_s: int = 0
+    # Extra labels and annotations of the alert rule (Sloth's alerting, OpenSLO's policy name).
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
 
     def threshold(self, period_s: float) -> float:
         """The burn rate both windows must exceed, for an SLO of this period."""

@@ -37,11 +37,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from stormcheck.clients.prometheus import Vector
 from stormcheck.errors import BackendError
-from stormcheck.slo.judge import judge_error_ratio, judge_ratio, verdict_name, with_details
+from stormcheck.slo.judge import (
+    judge_error_ratio,
+    judge_ratio,
+    verdict_name,
+    with_details,
+    with_sli,
+)
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import RatioSli, Slo, format_duration
 from stormcheck.slo.rules import record_name, recorded_windows
-from stormcheck.verdict import Evidence, Verdict, Window, combine
+from stormcheck.verdict import Evidence, SliEvidence, Verdict, Window, combine
 
 if TYPE_CHECKING:
     from stormcheck.logstore.store import LogStore
@@ -129,23 +135,23 @@ def _evaluate_prometheus(
     at = window.end_ms / 1000
     good_query = sli.good_increase(span)
     total_query = sli.total_increase(span)
-    freshness_query = f"max(timestamp({sli.total}))"
+    bad_query = sli.bad_increase(span) if sli.bad is not None else None
     base = Evidence(
         description=f"SLI of {slo.name} over {_describe(window)}",
         source="" if client is None else client.url,
         query=f"({good_query}) / ({total_query})",
         window=window,
         objective=slo.objective,
-        details={
-            "slo_file": slo.located,
-            "good_query": good_query,
-            "total_query": total_query,
-            "period": slo.period,
-        },
+        sli=SliEvidence(
+            slo_file=slo.located,
+            period=slo.period,
+            good_query=good_query,
+            total_query=total_query,
+        ),
     )
 
-    def inconclusive(reason: str, **details: object) -> Verdict:
-        return Verdict.inconclusive(name, reason, with_details(base, **details))
+    def inconclusive(reason: str, **counts: object) -> Verdict:
+        return Verdict.inconclusive(name, reason, with_sli(base, **counts))
 
     if client is None:
         return inconclusive(
@@ -163,8 +169,13 @@ def _evaluate_prometheus(
         base = with_details(base, recording=recorded)
     try:
         total = client.query_vector(total_query, at).single_value()
-        good = client.query_vector(good_query, at).single_value()
-        latest = client.query_vector(freshness_query, at).single_value()
+        if bad_query is None:
+            good = client.query_vector(good_query, at).single_value()
+        else:
+            # good = total - bad, from the same total (no bad series: no bad event)
+            bad = client.query_vector(bad_query, at).single_value()
+            good = None if total is None else total - (bad or 0.0)
+        latest = newest_sample_s(client, sli, at)
     except BackendError as exc:
         return inconclusive(f"could not measure: {exc}")
     if total is None:
@@ -180,6 +191,16 @@ def _evaluate_prometheus(
             f"no samples of the good series in the window: {good_query}", total=total
         )
     return judge_ratio(slo, window, 0.0 if good is None else good, total, base)
+
+
+def newest_sample_s(client: QueryClient, sli: RatioSli, at: float) -> float | None:
+    """The time (epoch s) of the newest sample of any total series at or before ``at``."""
+    newest: float | None = None
+    for selector in sli.total_selectors():
+        value = client.query_vector(f"max(timestamp({selector}))", at).single_value()
+        if value is not None and (newest is None or value > newest):
+            newest = value
+    return newest
 
 
 def _stale(latest: float | None, at: float, max_staleness_s: float) -> str | None:
@@ -217,7 +238,7 @@ def _from_recording(
                 " the counters"
             )
         error_ratio = client.query_vector(series, recorded_at).single_value()
-        latest = client.query_vector(f"max(timestamp({sli.total}))", recorded_at).single_value()
+        latest = newest_sample_s(client, sli, recorded_at)
     except BackendError as exc:
         return Verdict.inconclusive(
             verdict_name(slo),
@@ -228,7 +249,7 @@ def _from_recording(
                 query=f"1 - {series}",
                 window=window,
                 objective=slo.objective,
-                details={"slo_file": slo.located, "recorded_series": series},
+                sli=SliEvidence(slo_file=slo.located, period=slo.period, recorded_series=series),
             ),
         )
     end_ms = round(recorded_at * 1000)
@@ -239,21 +260,21 @@ def _from_recording(
         query=f"1 - {series}",
         window=covered,
         objective=slo.objective,
-        details={
-            "slo_file": slo.located,
-            "recorded_series": series,
-            "recorded_at_ms": end_ms,
-            "recording_lag_s": round(at - recorded_at, 3),
-            "requested_window": [window.start_ms, window.end_ms],
-            "period": slo.period,
-        },
+        details={"requested_window": [window.start_ms, window.end_ms]},
+        sli=SliEvidence(
+            slo_file=slo.located,
+            period=slo.period,
+            recorded_series=series,
+            recorded_at_ms=end_ms,
+            recording_lag_s=round(at - recorded_at, 3),
+        ),
     )
     if error_ratio is None:
         return f"{series} vanished between two queries; counted from the counters"
     stale = _stale(latest, recorded_at, max_staleness_s)
     if stale is not None:
         return Verdict.inconclusive(
-            verdict_name(slo), stale, with_details(evidence, error_ratio=error_ratio)
+            verdict_name(slo), stale, with_sli(evidence, error_ratio=error_ratio)
         )
     return judge_error_ratio(slo, covered, error_ratio, evidence)
 

@@ -17,11 +17,11 @@ import time
 
 from stormcheck.logstore.reader import LogReader
 from stormcheck.logstore.store import LogStore
-from stormcheck.slo.judge import judge_ratio, verdict_name, with_details
+from stormcheck.slo.judge import judge_ratio, verdict_name, with_sli
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import Slo, format_duration
 from stormcheck.timeline import iso_ms
-from stormcheck.verdict import Evidence, Verdict, Window
+from stormcheck.verdict import Evidence, SliEvidence, Verdict, Window
 
 __all__ = ["evaluate_logs"]
 
@@ -56,14 +56,16 @@ def evaluate_logs(
         window=window,
         objective=slo.objective,
         details={
-            "slo_file": slo.located,
-            "good_query": good_query.describe(),
-            "total_query": total_query.describe(),
             "good_dsl": good_query.filter_clause(),
             "total_dsl": total_query.filter_clause(),
-            "period": slo.period,
             "settle_ms": settle_ms,
         },
+        sli=SliEvidence(
+            slo_file=slo.located,
+            period=slo.period,
+            good_query=good_query.describe(),
+            total_query=total_query.describe(),
+        ),
     )
     if store is None:
         return Verdict.inconclusive(
@@ -89,6 +91,6 @@ def evaluate_logs(
         return Verdict.inconclusive(
             name,
             f"could not count good: {good.reason}",
-            with_details(evidence, total=float(total.value)),
+            with_sli(evidence, total=float(total.value)),
         )
     return judge_ratio(slo, window, float(good.value), float(total.value), evidence)

@@ -1,10 +1,11 @@
-"""Checking PromQL with Prometheus' own parser, through ``promtool``.
+"""Checking rewritten queries with Prometheus' own parser, through ``promtool``.
 
-There is no maintained PromQL parser for Python, and a home-made one would accept what Prometheus
-rejects. ``promtool check rules`` parses every expression of a rule file and reports each error
-with its group, so all queries of a validation run are checked in one call: query ``i`` goes in
-as the group ``q<i>``, wrapped the way the engine uses it (``sum(increase(<query>[5m]))``) — so a
-query that is not a plain series selector fails too ("ranges only allowed for vector selectors").
+Queries are parsed and rewritten in-process (:mod:`stormcheck.slo.expressions`, the Rust port
+of Prometheus' grammar); ``promtool check rules`` then checks what the engine will actually send,
+so nothing Prometheus itself rejects reaches an evaluation. It parses every expression of a rule
+file and reports each error with its group, so all queries of a validation run are checked in
+one call: query ``i`` goes in as the group ``q<i>``, rewritten the way the engine uses it
+(``sum(increase(...[5m]))``).
 """
 
 from __future__ import annotations
@@ -22,21 +23,21 @@ import yaml
 from stormcheck.errors import ConfigError
 from stormcheck.slo.yaml_source import Problem
 
-__all__ = ["QueryRef", "promtool_path", "selector_problems"]
+__all__ = ["QueryRef", "promtool_path", "query_problems"]
 
-_PREFIX = "sum(increase("
 _ERROR = re.compile(r'group "q(\d+)", rule \d+, "[^"]*": (.*)$')
 _POSITION = re.compile(r"^could not parse expression: (\d+):(\d+): parse error: (.*)$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueryRef:
-    """A query and where it was written."""
+    """A query, where it was written, and the PromQL the engine makes of it."""
 
     file: Path
     line: int | None
     field: str
     query: str
+    rewritten: str
 
 
 def promtool_path() -> str:
@@ -50,14 +51,14 @@ def promtool_path() -> str:
     return found
 
 
-def selector_problems(queries: Sequence[QueryRef], *, timeout_s: float = 30.0) -> list[Problem]:
-    """A located :class:`Problem` for every query Prometheus cannot use as a counter selector."""
+def query_problems(queries: Sequence[QueryRef], *, timeout_s: float = 30.0) -> list[Problem]:
+    """A located :class:`Problem` for every query whose rewrite Prometheus does not accept."""
     if not queries:
         return []
     groups = [
         {
             "name": f"q{i}",
-            "rules": [{"record": "stormcheck:check", "expr": f"{_PREFIX}{ref.query}[5m]))"}],
+            "rules": [{"record": "stormcheck:check", "expr": ref.rewritten}],
         }
         for i, ref in enumerate(queries)
     ]
@@ -98,10 +99,5 @@ def selector_problems(queries: Sequence[QueryRef], *, timeout_s: float = 30.0) -
 
 def _explain(message: str, query: str) -> str:
     position = _POSITION.match(message)
-    if position is None:
-        return f"not a valid PromQL selector ({message}): {query!r}"
-    column = int(position.group(2)) - len(_PREFIX)
-    if position.group(3) == "ranges only allowed for vector selectors":
-        return f'must be a series selector such as name{{label="value"}}, got {query!r}'
-    where = f" at column {column}" if 0 < column <= len(query) else ""
-    return f"PromQL parse error{where}: {position.group(3)}: {query!r}"
+    detail = message if position is None else position.group(3)
+    return f"Prometheus rejects the query: {detail}: {query!r}"

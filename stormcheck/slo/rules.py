@@ -5,9 +5,11 @@ For each SLO, one rule group ``slo-<name>``:
 * ``slo:sli_error:ratio_rate<W>`` for every window the alerts need (5m, 30m, 1h, 2h, 6h, 1d, 3d):
   the share of bad events over ``W``, labelled ``slo`` and ``service``;
 * ``slo:objective:ratio`` and ``slo:error_budget:ratio`` (constants, for dashboards);
-* two alerts ``SLOErrorBudgetBurn`` (``severity: page`` and ``severity: ticket``), each firing
-  when both windows of either of its conditions burn faster than the threshold derived from the
-  budget share (:mod:`stormcheck.slo.budget`): the SRE workbook's method.
+* alerts ``SLOErrorBudgetBurn``, one per severity (``page`` and ``ticket`` by default; an
+  OpenSLO ``alertPolicies`` or Sloth ``alerting`` section chooses them), each firing when both
+  windows of any of its conditions burn faster than the threshold derived from the budget share
+  (:mod:`stormcheck.slo.budget`): the SRE workbook's method. Every alert carries a
+  ``runbook_url`` and the SLO file it comes from (``slo_file``).
 
 The same groups serve a plain rule file (``{"groups": [...]}``) and, for the Helm chart, a
 ``PrometheusRule`` resource of the Prometheus operator.
@@ -24,11 +26,13 @@ from typing import Any
 
 import yaml
 
+from stormcheck.paths import project_root
 from stormcheck.slo.budget import DEFAULT_BURN_ALERTS, BurnRateAlert
 from stormcheck.slo.model import RatioSli, Slo, format_duration
 
 __all__ = [
     "ALERT_NAME",
+    "RUNBOOK_URL",
     "alert_windows",
     "prometheus_rule_resource",
     "record_name",
@@ -36,9 +40,26 @@ __all__ = [
     "render_rule_file",
     "rule_groups",
     "skipped_slos",
+    "slo_alerts",
 ]
 
 ALERT_NAME = "SLOErrorBudgetBurn"
+RUNBOOK_URL = f"docs/runbooks/{ALERT_NAME}.md"
+
+
+def slo_alerts(slo: Slo) -> tuple[BurnRateAlert, ...]:
+    """The burn-rate alerts of ``slo``: its own, else the SRE workbook's default four."""
+    return DEFAULT_BURN_ALERTS if slo.alerts is None else slo.alerts
+
+
+def _slo_file(slo: Slo) -> str:
+    """The SLO's file, relative to the project when it lies in it (the same on every machine)."""
+    if slo.source is None:
+        return slo.name
+    try:
+        return str(slo.source.resolve().relative_to(project_root().resolve()))
+    except ValueError:
+        return str(slo.source)
 
 
 def record_name(window_s: int) -> str:
@@ -51,9 +72,12 @@ def alert_windows(alerts: Sequence[BurnRateAlert] = DEFAULT_BURN_ALERTS) -> list
     return sorted({w for a in alerts for w in (a.long_window_s, a.short_window_s)})
 
 
-def recorded_windows(slo: Slo, alerts: Sequence[BurnRateAlert] = DEFAULT_BURN_ALERTS) -> list[int]:
+def recorded_windows(slo: Slo, alerts: Sequence[BurnRateAlert] | None = None) -> list[int]:
     """The windows (seconds) whose error ratio the rules of ``slo`` record; none if log-based."""
-    return alert_windows(alerts) if isinstance(slo.sli, RatioSli) else []
+    if not isinstance(slo.sli, RatioSli):
+        return []
+    # an SLO without alerts still records the usual windows (for dashboards and the gate)
+    return alert_windows((slo_alerts(slo) if alerts is None else alerts) or DEFAULT_BURN_ALERTS)
 
 
 class _RuleDumper(yaml.SafeDumper):
@@ -100,6 +124,7 @@ def _alert_expr(slo: Slo, alerts: Sequence[BurnRateAlert]) -> str:
 
 
 def _group(slo: Slo, sli: RatioSli, alerts: Sequence[BurnRateAlert]) -> dict[str, Any]:
+    """The rule group of one SLO; its alerts grouped by severity, ``for`` and extra labels."""
     labels = {"slo": slo.name, "service": slo.service}
     rules: list[dict[str, Any]] = [
         {
@@ -107,7 +132,7 @@ def _group(slo: Slo, sli: RatioSli, alerts: Sequence[BurnRateAlert]) -> dict[str
             "expr": sli.error_ratio(format_duration(window_s)),
             "labels": dict(labels),
         }
-        for window_s in alert_windows(alerts)
+        for window_s in alert_windows(alerts or DEFAULT_BURN_ALERTS)
     ]
     rules.append(
         {
@@ -123,39 +148,46 @@ def _group(slo: Slo, sli: RatioSli, alerts: Sequence[BurnRateAlert]) -> dict[str
             "labels": dict(labels),
         }
     )
-    for severity in dict.fromkeys(a.severity for a in alerts):
-        chosen = [a for a in alerts if a.severity == severity]
+    for key in dict.fromkeys((a.severity, a.for_s, a.labels, a.annotations) for a in alerts):
+        severity, for_s, extra_labels, extra_annotations = key
+        chosen = [a for a in alerts if (a.severity, a.for_s, a.labels, a.annotations) == key]
         conditions = "; ".join(
             f"{a.threshold(slo.period_s):g}x over {a.long_window} and {a.short_window}"
             for a in chosen
         )
-        rules.append(
-            {
-                "alert": ALERT_NAME,
-                "expr": _alert_expr(slo, chosen),
-                "labels": {**labels, "severity": severity},
-                "annotations": {
-                    "summary": f"{slo.name} is burning its error budget too fast",
-                    "description": (
-                        f"{slo.name} (objective {slo.objective:g} over {slo.period}) burns its"
-                        f" error budget at {conditions}, or faster."
-                    ),
-                },
-            }
-        )
+        rule: dict[str, Any] = {"alert": ALERT_NAME, "expr": _alert_expr(slo, chosen)}
+        if for_s:
+            rule["for"] = format_duration(for_s)
+        rule["labels"] = {**dict(extra_labels), **labels, "severity": severity}
+        rule["annotations"] = {
+            "summary": f"{slo.name} is burning its error budget too fast",
+            "description": (
+                f"{slo.name} (objective {slo.objective:g} over {slo.period}) burns its"
+                f" error budget at {conditions}, or faster."
+            ),
+            **dict(extra_annotations),
+            "runbook_url": RUNBOOK_URL,
+            "slo_file": _slo_file(slo),
+        }
+        rules.append(rule)
     return {"name": f"slo-{slo.name}", "rules": rules}
 
 
 def rule_groups(
-    slos: Iterable[Slo], alerts: Sequence[BurnRateAlert] = DEFAULT_BURN_ALERTS
+    slos: Iterable[Slo], alerts: Sequence[BurnRateAlert] | None = None
 ) -> list[dict[str, Any]]:
-    """One rule group per Prometheus-based SLO, in the order given (log-based ones are skipped)."""
-    return [_group(slo, slo.sli, alerts) for slo in slos if isinstance(slo.sli, RatioSli)]
+    """One rule group per Prometheus-based SLO, in the order given (log-based ones are skipped).
+
+    ``alerts`` overrides every SLO's own burn-rate alerts (:func:`slo_alerts`).
+    """
+    return [
+        _group(slo, slo.sli, slo_alerts(slo) if alerts is None else alerts)
+        for slo in slos
+        if isinstance(slo.sli, RatioSli)
+    ]
 
 
-def render_rule_file(
-    slos: Iterable[Slo], alerts: Sequence[BurnRateAlert] = DEFAULT_BURN_ALERTS
-) -> str:
+def render_rule_file(slos: Iterable[Slo], alerts: Sequence[BurnRateAlert] | None = None) -> str:
     """A Prometheus rule file (YAML text) for ``slos``, with a do-not-edit header.
 
     The header names every SLO left out (:func:`skipped_slos`) and why.
@@ -178,7 +210,7 @@ def prometheus_rule_resource(
     *,
     name: str,
     namespace: str,
-    alerts: Sequence[BurnRateAlert] = DEFAULT_BURN_ALERTS,
+    alerts: Sequence[BurnRateAlert] | None = None,
 ) -> dict[str, Any]:
     """The same groups as a ``monitoring.coreos.com/v1`` ``PrometheusRule`` (for the Helm chart)."""
     return {

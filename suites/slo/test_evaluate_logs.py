@@ -63,8 +63,8 @@ def _measured(verdict: Verdict) -> tuple[float, float, float, float]:
     (evidence,) = verdict.evidence
     assert evidence.observed is not None and evidence.budget_spent is not None, verdict.explain()
     return (
-        evidence.details["good"],
-        evidence.details["total"],
+        evidence.sli.good,
+        evidence.sli.total,
         evidence.observed,
         evidence.budget_spent,
     )
@@ -80,7 +80,7 @@ def test_window_with_five_5xx_in_1000_fails_with_the_hand_computed_budget(
     # (1 - 0.995) * 600 s / ((1 - 0.999) * 30 d) = 3 / 2592
     assert spent == pytest.approx(3 / 2592, rel=1e-9)
     assert round(spent, 6) == 0.001157
-    assert verdict.evidence[0].details["burn_rate"] == pytest.approx(5.0, rel=1e-9)
+    assert verdict.evidence[0].sli.burn_rate == pytest.approx(5.0, rel=1e-9)
     assert verdict.outcome is Outcome.FAIL, verdict.explain()
 
 
@@ -106,7 +106,7 @@ def test_evidence_holds_both_queries_the_window_and_the_dsl_sent(
     assert evidence.window == whole and evidence.objective == OBJECTIVE
     assert evidence.observed == pytest.approx(1994 / 2000, rel=1e-12)
     assert evidence.query is not None and "status in [100, 500)" in evidence.query
-    assert "logger=shop.access" in evidence.details["total_query"]
+    assert "logger=shop.access" in evidence.sli.total_query
     filters = evidence.details["good_dsl"]["bool"]["filter"]
     assert {"range": {"status": {"gte": 100, "lt": 500}}} in filters
     assert evidence.source == "opensearch"

@@ -60,8 +60,8 @@ def _measured(verdict: Verdict) -> tuple[float, float, float, float]:
     (evidence,) = verdict.evidence
     assert evidence.observed is not None and evidence.budget_spent is not None, verdict.explain()
     return (
-        evidence.details["good"],
-        evidence.details["total"],
+        evidence.sli.good,
+        evidence.sli.total,
         evidence.observed,
         evidence.budget_spent,
     )

@@ -60,7 +60,7 @@ def test_gate_exits_1_when_the_5xx_burst_breaks_the_objective(prometheus_url: st
     (verdict,) = report["verdicts"]
     evidence = verdict["evidence"][0]
     # 120 steps of 62 good; the burst adds 6 x 5xx on 40 of them.
-    assert evidence["details"]["total"] == pytest.approx(120 * 62 + 40 * 6, rel=1e-9)
+    assert evidence["sli"]["total"] == pytest.approx(120 * 62 + 40 * 6, rel=1e-9)
     assert evidence["observed"] == pytest.approx(120 * 62 / (120 * 62 + 40 * 6), rel=1e-9)
     assert report["outcome"] == "fail" and report["exit_code"] == 1
 
@@ -109,3 +109,19 @@ def test_prometheus_stopped_mid_evaluation_gives_inconclusive_never_pass(
     assert [v.outcome for v in verdicts] == [Outcome.INCONCLUSIVE] * 2, verdicts
     overall = gate_verdict(verdicts)
     assert gate_exit_code(overall) == 2
+
+
+def test_gate_window_in_epoch_seconds_judges_the_intended_window(prometheus_url: str) -> None:
+    seconds = f"{at(110) // 1000}..{at(140) // 1000}"
+    done = _gate(prometheus_url, "--slo", "checkout-availability", "--window", seconds, "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["window"] == {"start_ms": at(110), "end_ms": at(140)}
+    (verdict,) = report["verdicts"]
+    assert verdict["evidence"][0]["sli"]["total"] == pytest.approx(120 * 62 + 40 * 6, rel=1e-9)
+
+
+def test_gate_window_in_the_future_is_an_error_not_inconclusive(prometheus_url: str) -> None:
+    done = _gate(prometheus_url, "--window", "2026-01-01T00:00:00Z..2999-01-01T00:00:00Z")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "in the future" in done.stderr and "Traceback" not in done.stderr

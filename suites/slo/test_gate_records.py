@@ -134,7 +134,7 @@ def test_gate_run_records_its_verdicts_in_the_run_and_a_verdict_event(
     assert recorded["slo/checkout-availability"].outcome is Outcome.PASS
     logged = recorded["slo/checkout-log-availability"]
     assert logged.outcome is Outcome.FAIL, logged.explain()
-    assert (logged.evidence[0].details["good"], logged.evidence[0].details["total"]) == (995, 1000)
+    assert (logged.evidence[0].sli.good, logged.evidence[0].sli.total) == (995, 1000)
     assert recorded["slo gate"].outcome is Outcome.FAIL
     (event,) = folder.timeline.events(EventKind.VERDICT)
     assert event.name == "slo gate" and event.attrs["outcome"] == "fail"

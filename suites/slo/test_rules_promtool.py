@@ -20,6 +20,7 @@ import yaml
 from stormcheck.paths import project_root
 from stormcheck.slo.loader import load_slos, slo_files
 from stormcheck.slo.rules import ALERT_NAME, render_rule_file, rule_groups
+from suites.slo.documents import slo_document
 
 pytestmark = pytest.mark.integration
 
@@ -117,3 +118,61 @@ def test_promtool_test_rules_catches_a_wrong_expectation(tmp_path: Path) -> None
     (tmp_path / "rules_test.yml").write_text(yaml.safe_dump(tests), encoding="utf-8")
     done = _promtool("test", "rules", str(tmp_path / "rules_test.yml"))
     assert done.returncode != 0, done.stdout
+
+
+SLOTH_CHECKOUT = """\
+version: "prometheus/v1"
+service: "checkout"
+slos:
+  - name: "ingress"
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(haproxy_backend_http_responses_total{proxy="checkout",code="5xx"}[{{.window}}]))
+        total_query: sum(rate(haproxy_backend_http_responses_total{proxy="checkout"}[{{.window}}]))
+"""
+
+EXPRESSION_CHECKOUT = slo_document(
+    "checkout-expression",
+    good='sum by (proxy) (rate(haproxy_backend_http_responses_total{proxy="checkout",code!="5xx"}[5m]))',
+    total='sum(increase(haproxy_backend_http_responses_total{proxy="checkout"}[1h]))',
+    target=0.999,
+    period="30d",
+)
+
+
+@pytest.mark.parametrize("form", ["sloth", "expression"])
+def test_rules_of_user_forms_pass_promtool_check_and_test(tmp_path: Path, form: str) -> None:
+    source = tmp_path / f"{form}.yaml"
+    source.write_text(SLOTH_CHECKOUT if form == "sloth" else EXPRESSION_CHECKOUT, encoding="utf-8")
+    (slo,) = load_slos([source])
+    rules = tmp_path / "rules.yml"
+    rules.write_text(render_rule_file([slo]), encoding="utf-8")
+    checked = _promtool("check", "rules", str(rules))
+    assert checked.returncode == 0 and "SUCCESS" in checked.stdout, checked.stdout + checked.stderr
+    (group,) = rule_groups([slo])
+    page, ticket = _expected("page", group), _expected("ticket", group)
+
+    def case(errors: str, eval_time: str, alerts: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "interval": "1m",
+            "input_series": [
+                {"series": SERIES.format(code="2xx"), "values": "0+980x120"},
+                {"series": SERIES.format(code="5xx"), "values": errors},
+            ],
+            "alert_rule_test": [
+                {"eval_time": eval_time, "alertname": ALERT_NAME, "exp_alerts": alerts}
+            ],
+        }
+
+    tests = {
+        "rule_files": [rules.name],
+        "evaluation_interval": "1m",
+        # 20 bad in 1000 a minute: burn rate 20, page and ticket; 0.5 a minute: nothing.
+        "tests": [case("0+20x120", "60m", [page, ticket]), case("0+0.5x120", "60m", [])],
+    }
+    test_file = tmp_path / "rules_test.yml"
+    test_file.write_text(yaml.safe_dump(tests, sort_keys=False), encoding="utf-8")
+    done = _promtool("test", "rules", str(test_file))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
