@@ -21,6 +21,8 @@ from stormcheck.slo.loader import load_slos, slo_files
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import Slo
 from stormcheck.verdict import Outcome, Verdict, Window
+from suites.slo.evidence import counts
+from suites.slo.evidence import sli as sli_of
 from suites.slo.log_lines import WINDOWS, checkout_documents, index_in_batches, unique_prefix
 from suites.slo.series import at
 
@@ -62,9 +64,10 @@ def _window(name: str) -> Window:
 def _measured(verdict: Verdict) -> tuple[float, float, float, float]:
     (evidence,) = verdict.evidence
     assert evidence.observed is not None and evidence.budget_spent is not None, verdict.explain()
+    good, total = counts(evidence)
     return (
-        evidence.sli.good,
-        evidence.sli.total,
+        good,
+        total,
         evidence.observed,
         evidence.budget_spent,
     )
@@ -80,7 +83,7 @@ def test_window_with_five_5xx_in_1000_fails_with_the_hand_computed_budget(
     # (1 - 0.995) * 600 s / ((1 - 0.999) * 30 d) = 3 / 2592
     assert spent == pytest.approx(3 / 2592, rel=1e-9)
     assert round(spent, 6) == 0.001157
-    assert verdict.evidence[0].sli.burn_rate == pytest.approx(5.0, rel=1e-9)
+    assert sli_of(verdict.evidence[0]).burn_rate == pytest.approx(5.0, rel=1e-9)
     assert verdict.outcome is Outcome.FAIL, verdict.explain()
 
 
@@ -106,7 +109,7 @@ def test_evidence_holds_both_queries_the_window_and_the_dsl_sent(
     assert evidence.window == whole and evidence.objective == OBJECTIVE
     assert evidence.observed == pytest.approx(1994 / 2000, rel=1e-12)
     assert evidence.query is not None and "status in [100, 500)" in evidence.query
-    assert "logger=shop.access" in evidence.sli.total_query
+    assert "logger=shop.access" in str(sli_of(evidence).total_query)
     filters = evidence.details["good_dsl"]["bool"]["filter"]
     assert {"range": {"status": {"gte": 100, "lt": 500}}} in filters
     assert evidence.source == "opensearch"

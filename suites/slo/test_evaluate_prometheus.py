@@ -19,6 +19,7 @@ from stormcheck.slo.evaluate import evaluate
 from stormcheck.slo.model import RatioSli, Slo
 from stormcheck.verdict import Outcome, Verdict, Window
 from suites.slo.documents import load_one, slo_document
+from suites.slo.evidence import counts
 from suites.slo.series import (
     DATASET,
     REQUESTS,
@@ -59,9 +60,10 @@ def _slo(tmp_path: Path, case: str, *, target: float = 0.99) -> Slo:
 def _measured(verdict: Verdict) -> tuple[float, float, float, float]:
     (evidence,) = verdict.evidence
     assert evidence.observed is not None and evidence.budget_spent is not None, verdict.explain()
+    good, total = counts(evidence)
     return (
-        evidence.sli.good,
-        evidence.sli.total,
+        good,
+        total,
         evidence.observed,
         evidence.budget_spent,
     )

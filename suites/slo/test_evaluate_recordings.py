@@ -20,6 +20,7 @@ from stormcheck.slo.model import Slo
 from stormcheck.slo.rules import render_rule_file
 from stormcheck.verdict import Outcome, Verdict, Window
 from suites.slo.documents import load_one, slo_document
+from suites.slo.evidence import counts, sli
 from suites.slo.series import HAPROXY, REQUESTS, T0, at, dataset_openmetrics
 
 pytestmark = pytest.mark.integration
@@ -88,14 +89,14 @@ def test_recorded_error_ratio_gives_the_counters_sli(
     start_min, end_min = minutes
     recorded = evaluate(slo, Window(at(start_min), at(end_min)), prometheus, use_recordings=True)
     (evidence,) = recorded.evidence
-    assert evidence.sli.recorded_series.startswith("slo:sli_error:ratio_rate"), evidence
-    lag = evidence.sli.recording_lag_s
-    assert 0 <= lag <= DEFAULT_RECORDING_LAG_S, evidence.details
+    series, lag = sli(evidence).recorded_series, sli(evidence).recording_lag_s
+    assert series is not None and series.startswith("slo:sli_error:ratio_rate"), evidence
+    assert lag is not None and 0 <= lag <= DEFAULT_RECORDING_LAG_S, evidence.details
     covered = evidence.window
     assert covered is not None and covered.seconds == (end_min - start_min) * 60
     assert covered.end_ms == at(end_min) - round(lag * 1000)
     raw = evaluate(slo, covered, prometheus)
-    assert raw.evidence[0].sli is not None and raw.evidence[0].sli.recorded_series is None
+    assert raw.evidence[0].sli is not None and sli(raw.evidence[0]).recorded_series is None
     recorded_sli, recorded_spent = _sli(recorded)
     raw_sli, raw_spent = _sli(raw)
     assert recorded_sli == pytest.approx(raw_sli, rel=1e-9, abs=1e-12)
@@ -112,7 +113,7 @@ def test_window_length_without_a_recording_is_counted_from_the_counters(
     verdict = evaluate(slos["steady"], window, prometheus, use_recordings=True)
     (evidence,) = verdict.evidence
     assert "no recording of a 45m window" in evidence.details["recording"], evidence.details
-    assert evidence.window == window and evidence.sli.total > 0
+    assert evidence.window == window and counts(evidence)[1] > 0
     assert _sli(verdict)[0] == pytest.approx(59 / 60, rel=1e-9)
 
 
@@ -126,7 +127,7 @@ def test_recording_older_than_the_allowed_lag_is_not_used(
     )
     (evidence,) = verdict.evidence
     assert "no sample of slo:sli_error:ratio_rate1h" in evidence.details["recording"]
-    assert evidence.window == window and evidence.sli.recorded_series is None
+    assert evidence.window == window and sli(evidence).recorded_series is None
     assert verdict.outcome is Outcome.FAIL, verdict.explain()
 
 
@@ -136,7 +137,7 @@ def test_recorded_window_without_traffic_is_inconclusive(
     verdict = evaluate(slos["idle"], Window(at(60), at(120)), prometheus, use_recordings=True)
     assert verdict.outcome is Outcome.INCONCLUSIVE, verdict.explain()
     assert "no traffic" in verdict.reason and "NaN" in verdict.reason
-    assert verdict.evidence[0].sli.recorded_series == (
+    assert sli(verdict.evidence[0]).recorded_series == (
         'slo:sli_error:ratio_rate1h{slo="idle-requests"}'
     )
 
