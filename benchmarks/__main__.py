@@ -39,7 +39,7 @@ import redis
 from benchmarks import load_generator, platform_up, slo_evaluation
 from benchmarks.record import record
 from stormcheck.errors import NotReadyError
-from stormcheck.local.catalogue import load_catalogue
+from stormcheck.local.catalogue import read_catalogue
 from stormcheck.local.engine import connect
 from stormcheck.local.images import (
     debian_mirror,
@@ -107,7 +107,7 @@ def bench_up_postgres() -> None:
 def bench_images_noop() -> None:
     settings = load_settings()
     client = connect()
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     prepare_images(settings, client, catalogue=catalogue)
     mode = detect_mode(settings.image_mode, settings.container_registry)
     base = ensure_base(
@@ -173,7 +173,7 @@ def bench_shop_listing() -> None:
     started = time.monotonic()
     settings = load_settings()
     python = role_venv(
-        load_catalogue(catalogue_path(), project_root()).role("shop"), settings.cache_dir
+        read_catalogue(catalogue_path(), project_root()).role("shop"), settings.cache_dir
     )
     folder, manifest = bring_up(settings, owner="process", only=("postgres", "redis"))
     shop: subprocess.Popen[bytes] | None = None

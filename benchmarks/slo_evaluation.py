@@ -30,10 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.record import record
-from fixtures.slo import start_host_prometheus
 from stormcheck.clients.prometheus import PrometheusClient
+from stormcheck.observability.host_prometheus import start_host_prometheus
 from stormcheck.slo.evaluate import evaluate, evaluate_all
-from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.loader import read_slos, slo_files
 from stormcheck.slo.model import Slo
 from stormcheck.slo.rules import render_rule_file
 from stormcheck.verdict import Outcome, Verdict, Window
@@ -151,7 +151,7 @@ def _write_slos(folder: Path) -> tuple[Slo, ...]:
         (slo_dir / f"{service}.yaml").write_text(
             _slo_document(service, objective), encoding="utf-8"
         )
-    return load_slos(slo_files([slo_dir]))
+    return read_slos(slo_files([slo_dir]))
 
 
 def _timed(action: Callable[[], list[Verdict]]) -> tuple[float, list[Verdict]]:

@@ -155,7 +155,7 @@ def _tool(settings: Settings, name: str) -> Check:
 
 def _images(settings: Settings) -> Check:
     """Whether every role's image in the current mode is present (needs an answering engine)."""
-    from stormcheck.local.catalogue import load_catalogue
+    from stormcheck.local.catalogue import read_catalogue
     from stormcheck.local.engine import connect
     from stormcheck.local.images import base_tag, plan_images
     from stormcheck.paths import catalogue_path, project_root
@@ -163,7 +163,7 @@ def _images(settings: Settings) -> Check:
     fix = "stormcheck images build (or make images)"
     if engine_answers() is None:
         return Check("images", "warn", "unknown: no Docker engine answers", fix)
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     mode = detect_mode(settings.image_mode, settings.container_registry)
     client = connect()
     try:

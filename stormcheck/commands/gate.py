@@ -14,7 +14,7 @@ window's end (:mod:`stormcheck.slo.coverage`); what is still short after that is
 a window before 2000 or in the future is an error (exit 3), not an inconclusive verdict.
 
 With ``--run RUN`` the verdicts (and the gate's own) are merged by name into the run's
-``verdicts.json`` and a ``verdict`` event goes on its timeline (:mod:`stormcheck.slo.records`).
+``verdicts.json`` and a ``verdict`` event goes on its timeline (:mod:`stormcheck.slo.run_verdicts`).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from stormcheck.runs import RunFolder, find_run
 from stormcheck.settings import Settings
 from stormcheck.slo.coverage import DEFAULT_COVERAGE_TIMEOUT_S, DataKind, await_coverage
 from stormcheck.slo.evaluate import DEFAULT_MAX_STALENESS_S, evaluate_all, gate_verdict
-from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.loader import read_slos, slo_files
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import Slo
-from stormcheck.slo.records import record_gate
+from stormcheck.slo.run_verdicts import record_gate
 from stormcheck.slo.window import parse_window, window_since
 from stormcheck.verdict import Window, gate_exit_code
 
@@ -183,7 +183,7 @@ def gate(
         raise click.UsageError("give --window or --since, not both")
     settings = state.settings()
     window = parse_window(window_text) if window_text else window_since(since or "1h")
-    slos = _select(load_slos(slo_files(slo_paths or (default_slo_dir(),))), names)
+    slos = _select(read_slos(slo_files(slo_paths or (default_slo_dir(),))), names)
     folder = _run_folder(settings, run_id) if run_id is not None else None
     url = prometheus_url(settings, run_id) if any(not s.is_log_based for s in slos) else None
     stores = _log_stores(settings, run_id, slos)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from stormcheck.commands import CliState, pass_state
-from stormcheck.local.catalogue import load_catalogue
+from stormcheck.local.catalogue import read_catalogue
 from stormcheck.local.engine import connect
 from stormcheck.local.images import (
     base_tag,
@@ -32,7 +32,7 @@ def images() -> None:
 def build(state: CliState, roles: tuple[str, ...]) -> None:
     """Build every role's image that is missing (or just ROLES); cached ones are kept."""
     settings = state.settings()
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     for role in roles:
         catalogue.role(role)
     client = connect()
@@ -53,7 +53,7 @@ def build(state: CliState, roles: tuple[str, ...]) -> None:
 def list_(state: CliState) -> None:
     """Show each role's image in the current mode and whether it is present."""
     settings = state.settings()
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     mode = detect_mode(settings.image_mode, settings.container_registry)
     client = connect()
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from stormcheck.paths import project_root
-from stormcheck.slo.loader import load_slo_files, load_slos, slo_files
+from stormcheck.slo.loader import read_slo_files, read_slos, slo_files
 from stormcheck.slo.rules import render_rule_file, skipped_slos
 
 __all__ = ["COMMANDS", "default_slo_dir"]
@@ -28,7 +28,7 @@ def slo() -> None:
 @click.option("--no-promql", is_flag=True, help="Skip the PromQL check (needs promtool).")
 def validate(files: tuple[Path, ...], no_promql: bool) -> None:
     """Check SLO FILES (or folders of them): one located line per problem; exit 1 if any."""
-    result = load_slo_files(slo_files(files), check_promql=not no_promql)
+    result = read_slo_files(slo_files(files), check_promql=not no_promql)
     for problem in result.problems:
         click.echo(str(problem))
     if result.problems:
@@ -47,7 +47,7 @@ def validate(files: tuple[Path, ...], no_promql: bool) -> None:
 )
 def rules(paths: tuple[Path, ...], output: Path | None) -> None:
     """Generate the Prometheus rule file for the SLOs of PATHS (default: platform/slo/)."""
-    slos = load_slos(slo_files(paths or (default_slo_dir(),)))
+    slos = read_slos(slo_files(paths or (default_slo_dir(),)))
     text = render_rule_file(slos)
     skipped = skipped_slos(slos)
     for slo, why in skipped:

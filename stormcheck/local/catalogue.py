@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from stormcheck.errors import ConfigError
 
-__all__ = ["BaseRecipe", "Catalogue", "Mode", "Role", "load_catalogue"]
+__all__ = ["BaseRecipe", "Catalogue", "Mode", "Role", "read_catalogue"]
 
 Mode = Literal["registry", "offline"]
 
@@ -103,7 +103,7 @@ def _tools(table: dict[str, Any], where: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def load_catalogue(path: Path, root: Path) -> Catalogue:
+def read_catalogue(path: Path, root: Path) -> Catalogue:
     """Read and check the catalogue at ``path``; paths inside are relative to ``root``."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

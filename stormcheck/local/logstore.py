@@ -29,7 +29,7 @@ from stormcheck.errors import BackendError, NotReadyError, PlatformError
 from stormcheck.local.component import Component
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import LogQuery
-from stormcheck.logstore.template import TEMPLATE_NAME, load_index_template
+from stormcheck.logstore.template import TEMPLATE_NAME, read_index_template
 from stormcheck.runs import Manifest
 from stormcheck.timeline import now_ms
 from stormcheck.verdict import Window
@@ -120,7 +120,7 @@ def shipper(
             "SHIPPER_RUN": run_id,
             "SHIPPER_OPENSEARCH": f"{opensearch_host}:9200",
             "SHIPPER_TEMPLATE_NAME": TEMPLATE_NAME,
-            "SHIPPER_INDEX_TEMPLATE": json.dumps(load_index_template(), separators=(",", ":")),
+            "SHIPPER_INDEX_TEMPLATE": json.dumps(read_index_template(), separators=(",", ":")),
             "SHIPPER_LOG_GLOB": f"{_CONTAINERS_MOUNT}/*/*-json.log",
         },
         cpus=0.25,
@@ -146,7 +146,7 @@ def prepare_log_store(manifest: Manifest, *, timeout_s: float = 30.0) -> OpenSea
     url = manifest.endpoint("opensearch")
     store = OpenSearchStore(url)
     try:
-        store.put_index_template(TEMPLATE_NAME, load_index_template())
+        store.put_index_template(TEMPLATE_NAME, read_index_template())
 
         def first_document() -> OpenSearchStore | NotYet:
             window = Window(manifest.created_ms, now_ms() + 1)

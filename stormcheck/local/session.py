@@ -10,7 +10,7 @@ from typing import Literal
 from docker import DockerClient
 
 from stormcheck.errors import PlatformError
-from stormcheck.local.catalogue import Catalogue, Mode, load_catalogue
+from stormcheck.local.catalogue import Catalogue, Mode, read_catalogue
 from stormcheck.local.component import Component
 from stormcheck.local.delivery import wire_monitoring
 from stormcheck.local.engine import connect
@@ -71,7 +71,7 @@ def prepare_images(
     progress: Progress = _quiet,
 ) -> tuple[Mode, list[BuildResult]]:
     """Make sure the images of ``roles`` (default: all) exist; build what is missing."""
-    catalogue = catalogue or load_catalogue(catalogue_path(), project_root())
+    catalogue = catalogue or read_catalogue(catalogue_path(), project_root())
     mode = detect_mode(settings.image_mode, settings.container_registry)
     progress(f"image mode: {mode}")
     base = ensure_base(

@@ -9,7 +9,7 @@ from typing import Any
 from stormcheck.errors import ConfigError
 from stormcheck.paths import project_root
 
-__all__ = ["TEMPLATE_NAME", "load_index_template", "template_path"]
+__all__ = ["TEMPLATE_NAME", "read_index_template", "template_path"]
 
 TEMPLATE_NAME = "stormcheck-logs"
 
@@ -19,7 +19,7 @@ def template_path(root: Path | None = None) -> Path:
     return (root or project_root()) / "platform" / "observability" / "logs" / "index-template.json"
 
 
-def load_index_template(path: Path | None = None) -> dict[str, Any]:
+def read_index_template(path: Path | None = None) -> dict[str, Any]:
     """The composable index template's body; :class:`ConfigError` names the file and the fault."""
     path = path or template_path()
     try:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from stormcheck.errors import ConfigError
-from stormcheck.observability.rules import RuleSet, load_rules, metric_names, observability_dir
+from stormcheck.observability.rules import RuleSet, metric_names, observability_dir, read_rules
 from stormcheck.paths import project_root
-from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.loader import read_slos, slo_files
 from stormcheck.slo.model import RatioSli
 
 __all__ = ["dashboard_exprs", "used_metrics"]
@@ -49,7 +49,7 @@ def used_metrics(root: Path | None = None) -> dict[str, set[str]]:
     Recording rules are resolved to the metrics they are computed from; ``ALERTS`` (Prometheus'
     own series of alert states) is left out.
     """
-    rules: RuleSet = load_rules(
+    rules: RuleSet = read_rules(
         None if root is None else sorted((observability_dir(root) / "rules").glob("*.rules.yml"))
     )
     users: dict[str, set[str]] = {}
@@ -63,7 +63,7 @@ def used_metrics(root: Path | None = None) -> dict[str, set[str]]:
         for expr in exprs:
             for name in rules.source_metrics(expr):
                 users.setdefault(name, set()).add(f"dashboard:{dashboard}")
-    for slo in load_slos(slo_files([(root or project_root()) / "platform" / "slo"])):
+    for slo in read_slos(slo_files([(root or project_root()) / "platform" / "slo"])):
         if not isinstance(slo.sli, RatioSli):
             continue  # answered by the log store, not by Prometheus
         for query in (slo.sli.good, slo.sli.bad, slo.sli.total):

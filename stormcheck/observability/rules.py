@@ -22,9 +22,9 @@ __all__ = [
     "AlertRule",
     "RecordingRule",
     "RuleSet",
-    "load_rules",
     "metric_names",
     "observability_dir",
+    "read_rules",
     "rule_files",
 ]
 
@@ -193,7 +193,7 @@ def _load_file(path: Path) -> tuple[list[AlertRule], list[RecordingRule]]:
     return alerts, records
 
 
-def load_rules(paths: Iterable[Path] | None = None) -> RuleSet:
+def read_rules(paths: Iterable[Path] | None = None) -> RuleSet:
     """Every rule of ``paths`` (default: :func:`rule_files`)."""
     alerts: list[AlertRule] = []
     records: list[RecordingRule] = []

@@ -9,7 +9,7 @@
   (log-based SLOs through :mod:`~stormcheck.slo.log_evaluate`; both judged by
   :mod:`~stormcheck.slo.judge`; ``use_recordings=True`` reads recorded error ratios instead of
   raw counters where the SLO's recording rules cover the window);
-* :mod:`~stormcheck.slo.records` — a gate's verdicts merged into a run's ``verdicts.json``;
+* :mod:`~stormcheck.slo.run_verdicts` — a gate's verdicts merged into a run's ``verdicts.json``;
 * :mod:`~stormcheck.slo.joint` — two backends' counts of the same window must agree;
 * :mod:`~stormcheck.slo.assertions` — ``assert_met`` for tests.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 from stormcheck.slo.assertions import assert_met
 from stormcheck.slo.budget import DEFAULT_BURN_ALERTS, BurnRateAlert, budget_spent, burn_rate
 from stormcheck.slo.evaluate import evaluate, evaluate_all, gate_verdict
-from stormcheck.slo.loader import load_slo_files, load_slos, slo_files
+from stormcheck.slo.loader import read_slo_files, read_slos, slo_files
 from stormcheck.slo.model import RatioSli, Slo
 from stormcheck.slo.rules import render_rule_file, rule_groups
 
@@ -34,8 +34,8 @@ __all__ = [
     "evaluate",
     "evaluate_all",
     "gate_verdict",
-    "load_slo_files",
-    "load_slos",
+    "read_slo_files",
+    "read_slos",
     "render_rule_file",
     "rule_groups",
     "slo_files",

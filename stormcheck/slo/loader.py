@@ -43,7 +43,7 @@ from stormcheck.slo.promql import QueryRef, query_problems
 from stormcheck.slo.sloth import read_sloth
 from stormcheck.slo.yaml_source import Problem, YamlSourceError, read_documents
 
-__all__ = ["SloFileSet", "load_slo_files", "load_slos", "slo_files"]
+__all__ = ["SloFileSet", "read_slo_files", "read_slos", "slo_files"]
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 MAX_QUERY = 2000
@@ -123,7 +123,7 @@ def slo_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_slo_files(paths: Sequence[Path], *, check_promql: bool = True) -> SloFileSet:
+def read_slo_files(paths: Sequence[Path], *, check_promql: bool = True) -> SloFileSet:
     """Read and check SLO files; never raises for bad content, which becomes a :class:`Problem`.
 
     ``check_promql`` runs ``promtool`` once over every query (:class:`ConfigError` if promtool is
@@ -165,9 +165,9 @@ def load_slo_files(paths: Sequence[Path], *, check_promql: bool = True) -> SloFi
     )
 
 
-def load_slos(paths: Sequence[Path], *, check_promql: bool = True) -> tuple[Slo, ...]:
+def read_slos(paths: Sequence[Path], *, check_promql: bool = True) -> tuple[Slo, ...]:
     """The SLOs of ``paths``; :class:`ConfigError` with one located line per problem."""
-    result = load_slo_files(paths, check_promql=check_promql)
+    result = read_slo_files(paths, check_promql=check_promql)
     if result.problems:
         raise ConfigError(
             f"{len(result.problems)} problem(s) in SLO files:\n"

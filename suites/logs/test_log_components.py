@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from stormcheck.local.catalogue import load_catalogue
+from stormcheck.local.catalogue import read_catalogue
 from stormcheck.local.logstore import LOG_ROLES, opensearch, shipper
 from stormcheck.logstore.ingestion import IngestionReport
-from stormcheck.logstore.template import TEMPLATE_NAME, load_index_template
+from stormcheck.logstore.template import TEMPLATE_NAME, read_index_template
 from stormcheck.paths import catalogue_path, project_root
 from stormcheck.timeline import Timeline
 from stormcheck.verdict import Outcome, Window
@@ -24,7 +24,7 @@ def test_the_shipper_reads_the_containers_folder_read_only_and_carries_run_and_t
     assert component.env["SHIPPER_OPENSEARCH"] == "opensearch:9200"
     assert component.env["SHIPPER_LOG_GLOB"] == "/docker/containers/*/*-json.log"
     assert component.env["SHIPPER_TEMPLATE_NAME"] == TEMPLATE_NAME
-    assert json.loads(component.env["SHIPPER_INDEX_TEMPLATE"]) == load_index_template()
+    assert json.loads(component.env["SHIPPER_INDEX_TEMPLATE"]) == read_index_template()
     assert "/var/spool/rsyslog" in component.volumes  # read positions and queue survive restarts
 
 
@@ -37,7 +37,7 @@ def test_opensearch_keeps_its_data_in_a_volume_within_1_gib() -> None:
 
 @pytest.mark.static
 def test_every_log_role_is_in_the_image_catalogue() -> None:
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     assert set(LOG_ROLES) <= set(catalogue.roles), sorted(catalogue.roles)
 
 

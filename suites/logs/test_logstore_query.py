@@ -10,7 +10,7 @@ import pytest
 from stormcheck.errors import ConfigError
 from stormcheck.logstore import DateHistogram, LogQuery, Terms, connect
 from stormcheck.logstore.query import KEYWORD_FIELDS, LOG_FIELDS
-from stormcheck.logstore.template import load_index_template, template_path
+from stormcheck.logstore.template import read_index_template, template_path
 from stormcheck.verdict import Window
 
 WINDOW = Window(1_000_000, 1_060_000)
@@ -59,7 +59,7 @@ def test_the_histogram_reaches_both_ends_of_the_window() -> None:
 
 @pytest.mark.static
 def test_query_fields_are_exactly_the_index_templates_fields() -> None:
-    properties = load_index_template()["template"]["mappings"]["properties"]
+    properties = read_index_template()["template"]["mappings"]["properties"]
     assert set(properties) == LOG_FIELDS
     keyword = {name for name, spec in properties.items() if spec["type"] == "keyword"}
     assert keyword == KEYWORD_FIELDS
@@ -70,8 +70,8 @@ def test_a_broken_template_names_the_file_and_the_fault(tmp_path: Path) -> None:
     path = tmp_path / "index-template.json"
     path.write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"index-template.json: not valid JSON"):
-        load_index_template(path)
+        read_index_template(path)
     path.write_text(json.dumps({"index_patterns": ["logs-*"]}), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"missing field 'template'"):
-        load_index_template(path)
+        read_index_template(path)
     assert template_path().is_file()

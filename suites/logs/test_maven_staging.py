@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stormcheck.errors import ConfigError
-from stormcheck.local.catalogue import Role, load_catalogue
+from stormcheck.local.catalogue import Role, read_catalogue
 from stormcheck.local.images import context_files, maven_jars, role_hash
 
 BASE = '[base]\nsuite = "bookworm"\nvariant = "minbase"\ncomponents = ["main"]\nregistry_image = "debian:bookworm-20241111"\n'
@@ -39,10 +39,10 @@ def test_the_catalogue_reads_maven_pom_and_refuses_a_missing_one(tmp_path: Path)
     _recipe(tmp_path)
     path = tmp_path / "catalogue.toml"
     path.write_text(BASE + '[roles.node]\ncontext = "node"\nmaven_pom = "pom.xml"\n')
-    assert load_catalogue(path, tmp_path).role("node").maven_pom == "pom.xml"
+    assert read_catalogue(path, tmp_path).role("node").maven_pom == "pom.xml"
     path.write_text(BASE + '[roles.node]\ncontext = "node"\nmaven_pom = "nope.xml"\n')
     with pytest.raises(ConfigError, match=r"\[roles.node\]: maven_pom 'nope.xml' not found in"):
-        load_catalogue(path, tmp_path)
+        read_catalogue(path, tmp_path)
 
 
 @pytest.mark.unit

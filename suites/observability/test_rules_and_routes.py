@@ -25,9 +25,9 @@ from stormcheck.observability.config import (
     render_alertmanager_config,
     render_prometheus_config,
 )
-from stormcheck.observability.rules import AlertRule, load_rules, observability_dir, rule_files
+from stormcheck.observability.rules import AlertRule, observability_dir, read_rules, rule_files
 from stormcheck.paths import project_root
-from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.loader import read_slos, slo_files
 
 from .promtool_cases import SLO_SERIES, load_test_document, slo_test_document
 
@@ -53,9 +53,9 @@ def _tool(name: str, *args: str, cwd: Path | None = None) -> subprocess.Complete
 
 
 def _slo_document(tmp_path: Path) -> Path:
-    alerts = list(load_rules([SLO_RULES]).alerts)
+    alerts = list(read_rules([SLO_RULES]).alerts)
     objectives = {
-        s.name: s.objective for s in load_slos(slo_files([project_root() / "platform" / "slo"]))
+        s.name: s.objective for s in read_slos(slo_files([project_root() / "platform" / "slo"]))
     }
     path = tmp_path / "slo.test.yml"
     path.write_text(
@@ -136,7 +136,7 @@ def _covered(
 
 
 def test_every_alert_rule_has_a_firing_and_a_quiet_case(tmp_path: Path) -> None:
-    rules = load_rules()
+    rules = read_rules()
     documents = [load_test_document(DETECTION_TESTS), load_test_document(_slo_document(tmp_path))]
     missing = []
     for alert in rules.alerts:
@@ -155,7 +155,7 @@ def test_every_alert_rule_has_a_firing_and_a_quiet_case(tmp_path: Path) -> None:
 
 def test_every_detection_alert_is_labelled_and_has_a_runbook_skeleton() -> None:
     problems = []
-    for alert in load_rules().alerts:
+    for alert in read_rules().alerts:
         runbook = project_root() / "docs" / "runbooks" / f"{alert.name}.md"
         if not runbook.is_file():
             problems.append(f"{alert.name}: no runbook at {runbook}")

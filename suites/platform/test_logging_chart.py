@@ -33,7 +33,7 @@ import yaml
 
 from stormcheck.errors import ToolInstallError
 from stormcheck.logstore.query import DEFAULT_INDEX
-from stormcheck.logstore.template import TEMPLATE_NAME, load_index_template, template_path
+from stormcheck.logstore.template import TEMPLATE_NAME, read_index_template, template_path
 from stormcheck.paths import project_root
 from stormcheck.settings import Settings
 from stormcheck.tools import TOOLS, install_tool
@@ -45,7 +45,7 @@ CHART = ROOT / "platform" / "charts" / "logging"
 RSYSLOG_CONF = ROOT / "platform" / "local" / "images" / "shipper" / "rsyslog.conf.in"
 SHOP_LOGS = ROOT / "platform" / "shop" / "src" / "shop" / "logs.py"
 KUBE_VERSION = "1.31.0"
-PROPERTIES = set(load_index_template()["template"]["mappings"]["properties"])
+PROPERTIES = set(read_index_template()["template"]["mappings"]["properties"])
 RUN = "20261126T120000Z-abc123"
 CONTAINER_ID = "3f4e1c2b9a8d" + "7" * 52
 # The same instant as Docker's json-file and the CRI log write it (RFC 3339, nanoseconds).
@@ -289,7 +289,7 @@ def test_the_output_writes_the_daily_indices_the_logstore_reads(pipeline: dict[s
     index = f"{output['Logstash_Prefix']}-{datetime(2026, 11, 26, tzinfo=UTC).strftime(output['Logstash_DateFormat'])}"
     assert index == "logs-2026.11.26"
     assert fnmatch.fnmatchcase(index, DEFAULT_INDEX), DEFAULT_INDEX
-    assert any(fnmatch.fnmatchcase(index, p) for p in load_index_template()["index_patterns"])
+    assert any(fnmatch.fnmatchcase(index, p) for p in read_index_template()["index_patterns"])
     assert (output["Time_Key"], output["Time_Key_Nanos"]) == ("@timestamp", "On")
     # resends overwrite themselves; a stopped OpenSearch leaves chunks waiting on disk, retried forever
     assert (output["Suppress_Type_Name"], output["Generate_ID"], output["Retry_Limit"]) == (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stormcheck.errors import ConfigError
-from stormcheck.local.catalogue import load_catalogue
+from stormcheck.local.catalogue import read_catalogue
 from stormcheck.local.images import debian_mirror
 from stormcheck.paths import catalogue_path, project_root
 
@@ -17,7 +17,7 @@ BASE = '[base]\nsuite = "bookworm"\nvariant = "minbase"\ncomponents = ["main"]\n
 
 @pytest.mark.static
 def test_the_catalogue_loads_and_every_recipe_takes_its_base_as_an_argument() -> None:
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     assert {"postgres", "redis", "prometheus"} <= set(catalogue.roles)
     for role in catalogue.roles.values():
         text = (role.context / role.dockerfile).read_text(encoding="utf-8")
@@ -30,7 +30,7 @@ def test_the_catalogue_loads_and_every_recipe_takes_its_base_as_an_argument() ->
 
 @pytest.mark.static
 def test_official_images_and_bases_are_pinned_never_latest() -> None:
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     refs = [catalogue.base.registry_image] + [
         r for role in catalogue.roles.values() for r in (role.official, role.registry_base) if r
     ]
@@ -43,7 +43,7 @@ def test_missing_field_names_file_and_table(tmp_path: Path) -> None:
     path = tmp_path / "catalogue.toml"
     path.write_text(BASE + '[roles.db]\ndockerfile = "Dockerfile"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"catalogue.toml \[roles.db\]: missing field 'context'"):
-        load_catalogue(path, tmp_path)
+        read_catalogue(path, tmp_path)
 
 
 @pytest.mark.unit
@@ -52,10 +52,10 @@ def test_unknown_field_and_missing_dockerfile_are_refused(tmp_path: Path) -> Non
     (tmp_path / "db").mkdir()
     path.write_text(BASE + '[roles.db]\ncontext = "db"\nimage = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[roles.db\]: unknown field\(s\) image"):
-        load_catalogue(path, tmp_path)
+        read_catalogue(path, tmp_path)
     path.write_text(BASE + '[roles.db]\ncontext = "db"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[roles.db\]: no Dockerfile in"):
-        load_catalogue(path, tmp_path)
+        read_catalogue(path, tmp_path)
 
 
 @pytest.mark.unit
@@ -63,7 +63,7 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
     path = tmp_path / "catalogue.toml"
     path.write_text(BASE.replace('variant = "minbase"', "variant = 3"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[base\]: field 'variant' must be a str, got 3"):
-        load_catalogue(path, tmp_path)
+        read_catalogue(path, tmp_path)
 
 
 @pytest.mark.unit

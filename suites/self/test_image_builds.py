@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from docker import DockerClient
 
-from stormcheck.local.catalogue import Catalogue, load_catalogue
+from stormcheck.local.catalogue import Catalogue, read_catalogue
 from stormcheck.local.images import (
     build_images,
     debian_mirror,
@@ -58,7 +58,7 @@ def _tiny_catalogue(root: Path) -> Catalogue:
         base_table + '[roles.alpha]\ncontext = "alpha"\n[roles.beta]\ncontext = "beta"\n',
         encoding="utf-8",
     )
-    return load_catalogue(path, root)
+    return read_catalogue(path, root)
 
 
 def test_second_build_rebuilds_nothing_and_one_byte_rebuilds_one_role(
@@ -99,7 +99,7 @@ def test_second_build_rebuilds_nothing_and_one_byte_rebuilds_one_role(
 def test_the_real_catalogue_is_fully_built_and_a_copy_of_it_plans_no_build(
     settings: Settings, docker_client: DockerClient, tmp_path: Path
 ) -> None:
-    catalogue = load_catalogue(catalogue_path(), project_root())
+    catalogue = read_catalogue(catalogue_path(), project_root())
     mode = detect_mode(settings.image_mode, settings.container_registry)
     base = _base(settings, docker_client, catalogue)
     missing = [
@@ -107,7 +107,7 @@ def test_the_real_catalogue_is_fully_built_and_a_copy_of_it_plans_no_build(
     ]
     assert not missing, f"`make images` should have built {missing}"
     shutil.copytree(project_root() / "platform", tmp_path / "platform")
-    copy = load_catalogue(tmp_path / "platform/local/images/catalogue.toml", tmp_path)
+    copy = read_catalogue(tmp_path / "platform/local/images/catalogue.toml", tmp_path)
     assert all(p.present for p in plan_images(docker_client, copy, mode, base))
 
 
@@ -115,7 +115,7 @@ def test_a_changed_byte_or_pin_in_the_shop_plans_only_the_shop(
     settings: Settings, docker_client: DockerClient, tmp_path: Path, built_refs: list[str]
 ) -> None:
     shutil.copytree(project_root() / "platform", tmp_path / "platform")
-    catalogue = load_catalogue(tmp_path / "platform/local/images/catalogue.toml", tmp_path)
+    catalogue = read_catalogue(tmp_path / "platform/local/images/catalogue.toml", tmp_path)
     mode = detect_mode(settings.image_mode, settings.container_registry)
     base = _base(settings, docker_client, catalogue)
     before = {p.role.name: p.ref for p in plan_images(docker_client, catalogue, mode, base)}

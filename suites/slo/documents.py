@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stormcheck.slo.loader import load_slos
+from stormcheck.slo.loader import read_slos
 from stormcheck.slo.model import Slo
 
 
@@ -54,7 +54,7 @@ def load_one(folder: Path, document: str, *, check_promql: bool = False) -> Slo:
     """Write ``document`` under ``folder`` and load it through the real loader."""
     path = folder / "slo.yaml"
     path.write_text(document, encoding="utf-8")
-    (slo,) = load_slos([path], check_promql=check_promql)
+    (slo,) = read_slos([path], check_promql=check_promql)
     return slo
 
 

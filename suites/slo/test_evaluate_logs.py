@@ -17,7 +17,7 @@ from stormcheck.logstore import connect
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.paths import project_root
 from stormcheck.slo.evaluate import evaluate, evaluate_all
-from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.loader import read_slos, slo_files
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import Slo
 from stormcheck.verdict import Outcome, Verdict, Window
@@ -36,7 +36,7 @@ def project_log_slo(index: str) -> Slo:
     """``checkout-log-availability`` from platform/slo/, reading ``index`` instead of logs-*."""
     (slo,) = [
         s
-        for s in load_slos(slo_files([project_root() / "platform" / "slo"]), check_promql=False)
+        for s in read_slos(slo_files([project_root() / "platform" / "slo"]), check_promql=False)
         if s.name == "checkout-log-availability"
     ]
     assert isinstance(slo.sli, LogRatioSli)

@@ -14,7 +14,7 @@ import pytest
 from stormcheck.clients.prometheus import PrometheusClient, Vector
 from stormcheck.paths import project_root
 from stormcheck.slo.evaluate import evaluate_all, gate_verdict
-from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.loader import read_slos, slo_files
 from stormcheck.verdict import Outcome, Window, gate_exit_code
 from suites.slo.series import at, dataset_openmetrics
 
@@ -91,7 +91,7 @@ def test_prometheus_stopped_mid_evaluation_gives_inconclusive_never_pass(
     make_host_prometheus: Callable[[str], Any],
 ) -> None:
     running = make_host_prometheus(dataset_openmetrics())
-    slos = load_slos(slo_files([SLO_DIR]))
+    slos = read_slos(slo_files([SLO_DIR]))
     checkout = [s for s in slos if s.name == "checkout-availability"]
 
     class StopsAfterFirstQuery(PrometheusClient):

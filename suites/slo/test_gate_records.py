@@ -21,7 +21,7 @@ from stormcheck.errors import ConfigError
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.paths import project_root
 from stormcheck.runs import ComponentRecord, Lease, Manifest, RunFolder, new_run_id
-from stormcheck.slo.records import merge_verdicts, record_gate
+from stormcheck.slo.run_verdicts import merge_verdicts, record_gate
 from stormcheck.timeline import EventKind, now_ms
 from stormcheck.verdict import Evidence, Outcome, Verdict, Window
 from suites.slo.evidence import counts

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from stormcheck.cli import build_cli
-from stormcheck.slo.loader import load_slo_files
+from stormcheck.slo.loader import read_slo_files
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.rules import render_rule_file, rule_groups
 from suites.slo.documents import log_slo_document, slo_document
@@ -93,7 +93,7 @@ CORPUS: dict[str, tuple[str, tuple[str, int], str]] = {
 def test_the_valid_log_document_reads_as_a_log_ratio_sli(tmp_path: Path) -> None:
     path = tmp_path / "valid.yaml"
     path.write_text(VALID, encoding="utf-8")
-    result = load_slo_files([path], check_promql=False)
+    result = read_slo_files([path], check_promql=False)
     assert result.problems == (), result.problems
     (slo,) = result.slos
     assert isinstance(slo.sli, LogRatioSli) and slo.is_log_based
@@ -101,7 +101,7 @@ def test_the_valid_log_document_reads_as_a_log_ratio_sli(tmp_path: Path) -> None
     assert slo.sli.good.index == slo.sli.total.index == "logs-*"
     elastic = tmp_path / "elastic.yaml"
     elastic.write_text(VALID.replace("type: OpenSearch", "type: Elasticsearch"), encoding="utf-8")
-    (other,) = load_slo_files([elastic], check_promql=False).slos
+    (other,) = read_slo_files([elastic], check_promql=False).slos
     assert isinstance(other.sli, LogRatioSli) and other.sli.backend == "elasticsearch"
 
 
@@ -125,7 +125,7 @@ def test_rule_generation_skips_log_based_slos_and_says_so(tmp_path: Path) -> Non
     log_path.write_text(VALID, encoding="utf-8")
     prom_path = tmp_path / "prom.yaml"
     prom_path.write_text(slo_document("shop-availability", "r_total", "r_total"), encoding="utf-8")
-    slos = load_slo_files([log_path, prom_path], check_promql=False).slos
+    slos = read_slo_files([log_path, prom_path], check_promql=False).slos
     assert [g["name"] for g in rule_groups(slos)] == ["slo-shop-availability"]
     text = render_rule_file(slos)
     assert "# Skipped checkout-log-availability: log-based" in text

@@ -16,7 +16,7 @@ import pytest
 
 from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.slo.evaluate import evaluate
-from stormcheck.slo.loader import load_slos
+from stormcheck.slo.loader import read_slos
 from stormcheck.slo.model import Slo
 from stormcheck.verdict import Outcome, Verdict, Window
 from suites.slo.documents import load_one, slo_document
@@ -122,7 +122,7 @@ slos:
 """,
         encoding="utf-8",
     )
-    (slo,) = load_slos([path])
+    (slo,) = read_slos([path])
     assert slo.name == "steady-requests" and slo.objective == pytest.approx(0.99)
     (tmp_path / "bare").mkdir()
     bare = load_one(

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from stormcheck.paths import project_root
-from stormcheck.slo.loader import load_slos, slo_files
+from stormcheck.slo.loader import read_slos, slo_files
 from stormcheck.slo.rules import ALERT_NAME, render_rule_file, rule_groups
 from suites.slo.documents import slo_document
 
@@ -37,7 +37,7 @@ def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_generated_rules_for_every_slo_pass_promtool_check(tmp_path: Path) -> None:
     rules = tmp_path / "slo.rules.yml"
-    rules.write_text(render_rule_file(load_slos(slo_files([SLO_DIR]))), encoding="utf-8")
+    rules.write_text(render_rule_file(read_slos(slo_files([SLO_DIR]))), encoding="utf-8")
     done = _promtool("check", "rules", str(rules))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
@@ -49,7 +49,7 @@ def _expected(severity: str, group: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_burn_rate_alerts_fire_and_stay_quiet_as_the_workbook_says(tmp_path: Path) -> None:
-    (checkout,) = [s for s in load_slos(slo_files([SLO_DIR])) if s.name == "checkout-availability"]
+    (checkout,) = [s for s in read_slos(slo_files([SLO_DIR])) if s.name == "checkout-availability"]
     (group,) = rule_groups([checkout])
     rules = tmp_path / "rules.yml"
     rules.write_text(render_rule_file([checkout]), encoding="utf-8")
@@ -92,7 +92,7 @@ def test_burn_rate_alerts_fire_and_stay_quiet_as_the_workbook_says(tmp_path: Pat
 def test_promtool_test_rules_catches_a_wrong_expectation(tmp_path: Path) -> None:
     # The negative control: expecting the page in the quiet case must make promtool fail, so the
     # test above could fail too.
-    (checkout,) = [s for s in load_slos(slo_files([SLO_DIR])) if s.name == "checkout-availability"]
+    (checkout,) = [s for s in read_slos(slo_files([SLO_DIR])) if s.name == "checkout-availability"]
     (group,) = rule_groups([checkout])
     (tmp_path / "rules.yml").write_text(render_rule_file([checkout]), encoding="utf-8")
     tests = {
@@ -145,7 +145,7 @@ EXPRESSION_CHECKOUT = slo_document(
 def test_rules_of_user_forms_pass_promtool_check_and_test(tmp_path: Path, form: str) -> None:
     source = tmp_path / f"{form}.yaml"
     source.write_text(SLOTH_CHECKOUT if form == "sloth" else EXPRESSION_CHECKOUT, encoding="utf-8")
-    (slo,) = load_slos([source])
+    (slo,) = read_slos([source])
     rules = tmp_path / "rules.yml"
     rules.write_text(render_rule_file([slo]), encoding="utf-8")
     checked = _promtool("check", "rules", str(rules))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stormcheck.paths import project_root
-from stormcheck.slo.loader import load_slo_files, slo_files
+from stormcheck.slo.loader import read_slo_files, slo_files
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import RatioSli
 from stormcheck.slo.rules import render_rule_file, rule_groups
@@ -17,7 +17,7 @@ RULE_FILE = project_root() / "platform" / "observability" / "rules" / "slo.rules
 
 
 def test_slo_files_are_valid_and_cover_every_journey() -> None:
-    result = load_slo_files(slo_files([SLO_DIR]), check_promql=False)
+    result = read_slo_files(slo_files([SLO_DIR]), check_promql=False)
     assert result.problems == (), "\n".join(map(str, result.problems))
     names = {s.name for s in result.slos}
     for service in ("catalogue", "cart", "checkout"):
@@ -28,7 +28,7 @@ def test_slo_files_are_valid_and_cover_every_journey() -> None:
 
 
 def test_some_slos_work_on_the_minimal_stack_from_the_shops_own_metrics() -> None:
-    slos = load_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
+    slos = read_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
     own = [
         s
         for s in slos
@@ -38,7 +38,7 @@ def test_some_slos_work_on_the_minimal_stack_from_the_shops_own_metrics() -> Non
 
 
 def test_checkout_has_a_log_based_slo_over_the_shops_request_lines() -> None:
-    slos = load_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
+    slos = read_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
     (logged,) = [s for s in slos if s.is_log_based]
     assert logged.name == "checkout-log-availability" and logged.service == "checkout"
     assert isinstance(logged.sli, LogRatioSli) and logged.sli.backend == "opensearch"
@@ -55,7 +55,7 @@ def test_checkout_has_a_log_based_slo_over_the_shops_request_lines() -> None:
 
 
 def test_the_rule_file_skips_the_log_based_slo_with_a_note() -> None:
-    slos = load_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
+    slos = read_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
     text = RULE_FILE.read_text(encoding="utf-8")
     assert "# Skipped checkout-log-availability: log-based" in text
     assert "slo-checkout-log-availability" not in {g["name"] for g in rule_groups(slos)}
@@ -63,7 +63,7 @@ def test_the_rule_file_skips_the_log_based_slo_with_a_note() -> None:
 
 
 def test_committed_rule_file_is_what_the_generator_makes() -> None:
-    slos = load_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
+    slos = read_slo_files(slo_files([SLO_DIR]), check_promql=False).slos
     assert RULE_FILE.read_text(encoding="utf-8") == render_rule_file(slos), (
         "platform/observability/rules/slo.rules.yml is stale: run"
         " `stormcheck slo rules -o platform/observability/rules/slo.rules.yml`"

@@ -15,7 +15,7 @@ from stormcheck.errors import ConfigError
 from stormcheck.paths import project_root
 from stormcheck.slo.budget import DEFAULT_BURN_ALERTS
 from stormcheck.slo.coverage import DataKind, await_coverage
-from stormcheck.slo.loader import load_slo_files, load_slos
+from stormcheck.slo.loader import read_slo_files, read_slos
 from stormcheck.slo.log_sli import LogRatioSli
 from stormcheck.slo.model import RatioSli
 from stormcheck.slo.rules import rule_groups
@@ -142,7 +142,7 @@ def test_refused_query_points_at_its_own_line(tmp_path: Path) -> None:
 
 @pytest.mark.static
 def test_sloth_getting_started_shape_converts_with_its_alerting() -> None:
-    (slo,) = load_slos([EXAMPLES / "sloth-getting-started.yaml"], check_promql=False)
+    (slo,) = read_slos([EXAMPLES / "sloth-getting-started.yaml"], check_promql=False)
     assert slo.name == "myservice-requests-availability" and slo.service == "myservice"
     assert slo.objective == pytest.approx(0.999) and slo.period == "30d"
     assert isinstance(slo.sli, RatioSli) and slo.sli.good is None
@@ -163,7 +163,7 @@ def test_sloth_getting_started_shape_converts_with_its_alerting() -> None:
 
 @pytest.mark.static
 def test_sloth_alerts_disabled_gives_recordings_and_no_alert() -> None:
-    (slo,) = load_slos([EXAMPLES / "sloth-no-alerts.yaml"], check_promql=False)
+    (slo,) = read_slos([EXAMPLES / "sloth-no-alerts.yaml"], check_promql=False)
     assert slo.alerts == () and slo.objective == pytest.approx(0.9999)
     (group,) = rule_groups([slo])
     assert not [r for r in group["rules"] if "alert" in r]
@@ -178,14 +178,14 @@ def test_sloth_raw_ratio_and_plugins_are_refused_by_name(tmp_path: Path) -> None
         "    sli:\n      raw:\n        error_ratio_query: x\n",
         encoding="utf-8",
     )
-    (problem,) = load_slo_files([path], check_promql=False).problems
+    (problem,) = read_slo_files([path], check_promql=False).problems
     assert (problem.line, problem.field) == (7, "slos[0].sli.raw")
     assert "cannot be summed over a window" in problem.message
 
 
 @pytest.mark.static
 def test_alert_policy_maps_to_burn_rate_alerts_and_threshold_to_buckets() -> None:
-    availability, latency = load_slos([EXAMPLES / "openslo-expressions.yaml"], check_promql=False)
+    availability, latency = read_slos([EXAMPLES / "openslo-expressions.yaml"], check_promql=False)
     assert availability.alerts is not None
     fast, slow = availability.alerts
     assert (fast.severity, fast.long_window_s, fast.short_window_s, fast.for_s) == (
@@ -270,7 +270,7 @@ class _GrowingStore:
 def _log_slo(tmp_path: Path) -> tuple[object, ...]:
     path = tmp_path / "log.yaml"
     path.write_text(log_slo_document("checkout-log"), encoding="utf-8")
-    slos = load_slos([path], check_promql=False)
+    slos = read_slos([path], check_promql=False)
     assert isinstance(slos[0].sli, LogRatioSli)
     return slos
 

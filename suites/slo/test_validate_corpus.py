@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from stormcheck.cli import build_cli
 from stormcheck.paths import project_root
-from stormcheck.slo.loader import load_slo_files
+from stormcheck.slo.loader import read_slo_files
 from suites.slo.documents import slo_document
 
 GOOD = 'http_requests_total{code!~"5.."}'
@@ -201,7 +201,7 @@ def _check(path: Path, output: str, line: int | None, field: str) -> None:
 
 @pytest.mark.static
 def test_the_valid_base_document_is_valid(tmp_path: Path) -> None:
-    result = load_slo_files([_write(tmp_path, "valid", VALID)], check_promql=False)
+    result = read_slo_files([_write(tmp_path, "valid", VALID)], check_promql=False)
     assert result.problems == () and [s.name for s in result.slos] == ["shop-availability"]
 
 
@@ -225,7 +225,7 @@ def test_corpus_has_at_least_twenty_cases() -> None:
 def test_duplicate_names_across_files_point_at_the_second(tmp_path: Path) -> None:
     first = _write(tmp_path, "a", VALID)
     second = _write(tmp_path, "b", VALID)
-    result = load_slo_files([first, second], check_promql=False)
+    result = read_slo_files([first, second], check_promql=False)
     (problem,) = result.problems
     assert problem.file == second and problem.line == 1 and problem.field == "metadata.name"
     assert f"{first}:1" in problem.message
@@ -255,6 +255,6 @@ def test_whole_corpus_in_one_process_exits_1_without_traceback(tmp_path: Path) -
 def test_promql_that_prometheus_rejects_is_located(tmp_path: Path, case: str) -> None:
     content, line, field = PROMQL_CORPUS[case]
     path = _write(tmp_path, case, content)
-    result = load_slo_files([path])
+    result = read_slo_files([path])
     assert result.slos == ()
     _check(path, "\n".join(map(str, result.problems)), line, field)

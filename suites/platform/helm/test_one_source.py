@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stormcheck.local.catalogue import Role, load_catalogue
+from stormcheck.local.catalogue import Role, read_catalogue
 from stormcheck.local.images import role_hash
 from stormcheck.observability.config import alertmanager_source
 from stormcheck.observability.rules import rule_files
@@ -212,7 +212,7 @@ def _registry_ref(role: Role) -> str:
 
 
 def test_the_shop_runs_the_catalogue_image_from_the_ecr_registry(helm: Path) -> None:
-    role = load_catalogue(catalogue_path(), ROOT).role("shop")
+    role = read_catalogue(catalogue_path(), ROOT).role("shop")
     ref = _registry_ref(role)
     tag = ref.rsplit(":", 1)[1]
     docs = rendered(
@@ -232,7 +232,7 @@ def test_the_shop_runs_the_catalogue_image_from_the_ecr_registry(helm: Path) -> 
 
 
 def test_locust_runs_its_catalogue_image_from_the_ecr_registry(helm: Path) -> None:
-    role = load_catalogue(CHARTS_DIR / "locust" / "catalogue.toml", ROOT).role("locust")
+    role = read_catalogue(CHARTS_DIR / "locust" / "catalogue.toml", ROOT).role("locust")
     ref = _registry_ref(role)
     docs = rendered(
         helm, "locust", ci_values("locust")[0],
@@ -265,7 +265,7 @@ def _docker_ref(registry: str, repository: str, tag: str) -> str:
 
 
 def test_kube_prometheus_stack_runs_the_catalogues_official_images() -> None:
-    catalogue = load_catalogue(catalogue_path(), ROOT)
+    catalogue = read_catalogue(catalogue_path(), ROOT)
     values = yaml.safe_load(KPS_VALUES.read_text(encoding="utf-8"))
     for role, spec in (
         ("prometheus", values["prometheus"]["prometheusSpec"]),
