@@ -160,6 +160,8 @@ def create_capped_volume(
     what = f"capped volume {component}:{container_path} ({size_mib} MiB)"
     if os.geteuid() != 0:
         raise PlatformError(f"{what}: loop-mounting an ext4 image needs root on the host")
+    if volume.is_mounted():
+        raise PlatformError(f"{what}: {volume.mount_point} is mounted already (made twice?)")
     volume.mount_point.mkdir(parents=True, exist_ok=True)
     labels_file = _run_dir(run_id, root) / "labels.json"
     if not labels_file.exists():
@@ -167,22 +169,15 @@ def create_capped_volume(
     volume.image.with_suffix(".json").write_text(
         json.dumps({"container_path": container_path, "size_mib": size_mib}) + "\n"
     )
-    fd = os.open(volume.image, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        # every block allocated now: filling the filesystem later writes into them
-        os.posix_fallocate(fd, 0, size_mib * _MIB)
-    except OSError as exc:
-        raise PlatformError(
-            f"{what}: cannot preallocate {volume.image}: {os.strerror(exc.errno or errno.EIO)}"
-        ) from exc
-    finally:
-        os.close(fd)
+    with contextlib.suppress(FileNotFoundError):
+        volume.image.unlink()  # a left-over image must not be reused half-made
+    _preallocate(volume, what)
     # -m 0: no blocks reserved for root, so the volume is full for every user at once;
     # nodiscard: mke2fs would otherwise punch the preallocated blocks out of the image
-    _run(
-        ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(volume.image)],
-        what,
-    )
+    _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(volume.image)], what)
+    # mke2fs still zeroes some areas (inode tables) by punching holes in a regular file; the
+    # kernel writes them later, which would take host disk then: allocate them again now
+    _preallocate(volume, what)
     # loop with autoclear: unmounting also frees the loop device
     _run(
         [
@@ -201,6 +196,19 @@ def create_capped_volume(
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(volume.mount_point / "lost+found")
     return volume
+
+
+def _preallocate(volume: CappedVolume, what: str) -> None:
+    fd = os.open(volume.image, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        # every block allocated now: filling the filesystem later writes into them
+        os.posix_fallocate(fd, 0, volume.size_mib * _MIB)
+    except OSError as exc:
+        raise PlatformError(
+            f"{what}: cannot preallocate {volume.image}: {os.strerror(exc.errno or errno.EIO)}"
+        ) from exc
+    finally:
+        os.close(fd)
 
 
 def _described(image: Path, run_id: str, component: str) -> CappedVolume | None:
