@@ -62,7 +62,7 @@ class Component:
                 raise ConfigError(f"{where}: expected an absolute container path below /")
             if path in self.volumes or path in self.tmpfs:
                 raise ConfigError(f"{where}: the path is also in volumes or tmpfs; expected one")
-            # checked at run time too: a registry is Python, but typed mappings can lie
+            # checked at run time too: a size may come from untyped code (bool is an int)
             if type(size) is not int or not low <= size <= high:
                 raise ConfigError(
                     f"{where} = {size!r}: expected a whole number of MiB from {low} to {high}"

@@ -172,11 +172,24 @@ def create_capped_volume(
     with contextlib.suppress(FileNotFoundError):
         volume.image.unlink()  # a left-over image must not be reused half-made
     _preallocate(volume, what)
-    # -m 0: no blocks reserved for root, so the volume is full for every user at once;
-    # nodiscard: mke2fs would otherwise punch the preallocated blocks out of the image
-    _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", str(volume.image)], what)
-    # mke2fs still zeroes some areas (inode tables) by punching holes in a regular file; the
-    # kernel writes them later, which would take host disk then: allocate them again now
+    # -m 0: no blocks reserved for root, so the volume is full for every user at once.
+    # Zeroing punches holes in the image: mke2fs's discard would punch all of it, and the
+    # kernel's lazy inode-table init (through the loop device) punches ~3% some seconds after
+    # the mount, and writing there later takes host disk. So: no discard, no lazy init, and
+    # the whole image allocated again after mke2fs (a no-op when nothing was punched).
+    _run(
+        [
+            "mkfs.ext4",
+            "-q",
+            "-F",
+            "-m",
+            "0",
+            "-E",
+            "nodiscard,lazy_itable_init=0,lazy_journal_init=0",
+            str(volume.image),
+        ],
+        what,
+    )
     _preallocate(volume, what)
     # loop with autoclear: unmounting also frees the loop device
     _run(
@@ -227,7 +240,12 @@ def _described(image: Path, run_id: str, component: str) -> CappedVolume | None:
 
 
 def find_capped_volumes(run_id: str, *, root: Path = VOLUMES_ROOT) -> list[CappedVolume]:
-    """The capped volumes of ``run_id`` that exist on the host (mounted or not), by component."""
+    """The capped volumes of ``run_id`` that exist on the host (mounted or not), by component.
+
+    None for an id that cannot name one (``create_capped_volume`` refuses those).
+    """
+    if not _SEGMENT.fullmatch(run_id):
+        return []
     run_dir = _run_dir(run_id, root)
     if not run_dir.is_dir():
         return []
@@ -249,6 +267,8 @@ def capped_volume_runs(root: Path = VOLUMES_ROOT) -> list[str]:
 
 def run_labels(run_id: str, *, root: Path = VOLUMES_ROOT) -> dict[str, str]:
     """The labels the run's capped volumes were made with (empty when unknown)."""
+    if not _SEGMENT.fullmatch(run_id):
+        return {}
     try:
         data = json.loads((_run_dir(run_id, root) / "labels.json").read_text())
     except (OSError, ValueError):
@@ -276,6 +296,8 @@ def remove_capped_volumes(run_id: str, *, root: Path = VOLUMES_ROOT) -> RemovedV
     Run it after the run's containers are removed (they hold the mounts). A mount still busy
     is detached lazily (the kernel frees it with its last user) and reported in ``problems``.
     """
+    if not _SEGMENT.fullmatch(run_id):
+        return RemovedVolumes((), ())  # no capped volume can have been made for it
     run_dir = _run_dir(run_id, root)
     problems: list[str] = []
     prefix = f"{run_dir}/"

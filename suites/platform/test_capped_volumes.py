@@ -116,6 +116,8 @@ def capped_postgres(
     try:
         (volume,) = find_capped_volumes(manifest.run_id)
         yield manifest, container, volume
+        # still wholly allocated on the host, seconds later (no lazy init punched holes in it)
+        assert volume.image.stat().st_blocks * 512 >= PG_DATA_VOLUME_MIB * 2**20
     finally:
         stop_run(docker_client, manifest.run_id)
     assert _traces(manifest.run_id) == []
@@ -127,8 +129,17 @@ def test_the_data_directory_is_its_own_capped_ext4_filesystem(
     _, container, volume = capped_postgres
     assert (volume.component, volume.container_path) == ("postgres", PG_DATA_DIR)
     assert volume.is_mounted() and volume.image.stat().st_size == PG_DATA_VOLUME_MIB * 2**20
-    # preallocated: every block of the image is on the host's disk already
+    # preallocated: every block of the image is on the host's disk already, and stays there:
+    # every inode table is zeroed, so the kernel's lazy init never punches holes in the image
     assert volume.image.stat().st_blocks * 512 >= PG_DATA_VOLUME_MIB * 2**20
+    groups = [
+        line
+        for line in subprocess.run(
+            ["dumpe2fs", str(volume.image)], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        if line.startswith("Group ") and "(Blocks" in line
+    ]
+    assert groups and all("ITABLE_ZEROED" in g for g in groups), groups[:3]
 
     code, out = _exec(container, "df", "-P", "-B1", PG_DATA_DIR)
     assert code == 0, out

@@ -12,7 +12,13 @@ from stormcheck.errors import ConfigError, PlatformError
 from stormcheck.local import disk
 from stormcheck.local.component import CAPPED_VOLUME_MIB, Component
 from stormcheck.local.stacks import PG_DATA_DIR, PG_DATA_VOLUME_MIB, components_for
-from stormcheck.local.volumes import capped_volume_runs, find_capped_volumes
+from stormcheck.local.volumes import (
+    RemovedVolumes,
+    capped_volume_runs,
+    create_capped_volume,
+    find_capped_volumes,
+    remove_capped_volumes,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -109,6 +115,11 @@ def test_free_deletes_nothing_but_the_fill_file_of_its_volume(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("run_id", ["../etc", "", "a/b", ".hidden"])
-def test_a_run_id_that_is_not_one_path_segment_is_refused(run_id: str, tmp_path: Path) -> None:
+def test_a_run_id_that_is_not_one_path_segment_never_names_a_volume(
+    run_id: str, tmp_path: Path
+) -> None:
     with pytest.raises(PlatformError, match="cannot name a capped volume"):
-        find_capped_volumes(run_id, root=tmp_path)
+        create_capped_volume(run_id, "pg-1", PG_DATA_DIR, 64, {}, root=tmp_path)
+    assert find_capped_volumes(run_id, root=tmp_path) == []
+    assert remove_capped_volumes(run_id, root=tmp_path) == RemovedVolumes((), ())
+    assert list(tmp_path.iterdir()) == []
