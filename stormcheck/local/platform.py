@@ -3,6 +3,8 @@
 Everything a run creates carries the labels ``stormcheck.run``, ``stormcheck.role``,
 ``stormcheck.zone`` and the owner's lease, so that ``down`` finds it by label, and so that two runs
 never touch each other's containers. Host ports are random and bound to 127.0.0.1 only.
+A component's capped volumes (:mod:`stormcheck.local.volumes`) are made before its container and
+found from the run id alone, so they go down with the run even when its folder is gone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from docker.types import LogConfig
 
 from stormcheck.errors import NotReadyError, PlatformError
 from stormcheck.local.component import Component
+from stormcheck.local.volumes import (
+    capped_volume_runs,
+    create_capped_volume,
+    find_capped_volumes,
+    remove_capped_volumes,
+    run_labels,
+)
 from stormcheck.runs import ComponentRecord, Lease, Manifest, RunFolder
 from stormcheck.timeline import EventKind, now_ms
 
@@ -151,6 +160,9 @@ def _create(
     for path, suffix in component.volumes.items():
         volume = client.volumes.create(f"sc-{run_id}-{component.name}-{suffix}", labels=labels)
         mounts[str(volume.name)] = {"bind": path, "mode": "rw"}
+    for path, size_mib in component.capped_volumes.items():
+        capped = create_capped_volume(run_id, component.name, path, size_mib, labels)
+        mounts[str(capped.data_dir)] = {"bind": path, "mode": "rw"}
     for host_path, path in component.binds.items():
         source = host_path
         if "{docker_containers}" in host_path:
@@ -266,17 +278,18 @@ def _record_ready(
 
 @dataclass(frozen=True, slots=True)
 class RunResources:
-    """What Docker holds for one run id, and the lease it carries."""
+    """What Docker (and the host, for capped volumes) holds for one run id, and its lease."""
 
     run_id: str
     lease: Lease
     containers: tuple[str, ...]
     networks: tuple[str, ...]
     volumes: tuple[str, ...]
+    capped_volumes: tuple[str, ...] = ()  # image files on the host
 
 
 def find_run_resources(client: DockerClient) -> list[RunResources]:
-    """Every run that has a labelled container, network or volume, with its lease."""
+    """Every run that has a labelled container, network or volume, or a capped volume."""
     flt = {"label": RUN_LABEL}
     found: dict[str, tuple[dict[str, str], list[str], list[str], list[str]]] = {}
 
@@ -289,14 +302,26 @@ def find_run_resources(client: DockerClient) -> list[RunResources]:
         entry(network.attrs.get("Labels") or {})[2].append(str(network.name))
     for volume in client.volumes.list(filters=flt):
         entry(volume.attrs.get("Labels") or {})[3].append(str(volume.name))
+    for run_id in capped_volume_runs():
+        entry({**run_labels(run_id), RUN_LABEL: run_id})
     return [
-        RunResources(run_id, Lease.from_labels(labels), tuple(c), tuple(n), tuple(v))
+        RunResources(
+            run_id,
+            Lease.from_labels(labels),
+            tuple(c),
+            tuple(n),
+            tuple(v),
+            tuple(str(capped.image) for capped in find_capped_volumes(run_id)),
+        )
         for run_id, (labels, c, n, v) in sorted(found.items())
     ]
 
 
 def stop_run(client: DockerClient, run_id: str) -> RunResources:
-    """Remove every container, network and volume labelled with ``run_id``; return what it was."""
+    """Remove every container, network and volume labelled with ``run_id``; return what it was.
+
+    Capped volumes go last, once no container holds them: unmounted, detached and deleted.
+    """
     flt = {"label": f"{RUN_LABEL}={run_id}"}
     containers = client.containers.list(all=True, filters=flt)
     for container in containers:
@@ -310,12 +335,14 @@ def stop_run(client: DockerClient, run_id: str) -> RunResources:
     for volume in volumes:
         with contextlib.suppress(docker.errors.NotFound):
             volume.remove(force=True)
+    capped = remove_capped_volumes(run_id)
     return RunResources(
         run_id,
         Lease.for_current_process(),
         tuple(str(c.name) for c in containers),
         tuple(str(n.name) for n in networks),
         tuple(str(v.name) for v in volumes),
+        capped.images,
     )
 
 

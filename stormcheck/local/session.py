@@ -182,7 +182,7 @@ def bring_down(settings: Settings, folder: RunFolder) -> tuple[str, ...]:
         folder.write_manifest(manifest)
         folder.timeline.record(EventKind.RUN_END, folder.run_id)
     folder.remove_credentials()
-    return removed.containers + removed.networks + removed.volumes
+    return removed.containers + removed.networks + removed.volumes + removed.capped_volumes
 
 
 @dataclass(frozen=True, slots=True)

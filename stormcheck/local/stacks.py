@@ -35,6 +35,8 @@ from stormcheck.local.component import Component, ReadyCheck
 __all__ = [
     "FULL_ZONES",
     "INGRESS_JOURNEYS",
+    "PG_DATA_DIR",
+    "PG_DATA_VOLUME_MIB",
     "STACK_COMPONENTS",
     "Component",
     "ReadyCheck",
@@ -45,6 +47,12 @@ FULL_ZONES = ("a", "b", "c")
 # the ingress's backend per user journey (platform/local/images/haproxy/ingress.cfg): where the
 # journeys' availability SLOs are measured
 INGRESS_JOURNEYS = ("catalogue", "cart", "checkout")
+# Every PostgreSQL member keeps its data directory on a capped volume of its own, so a full
+# disk (a fault) stays inside it. 512 MiB holds PostgreSQL 15 (~40 MiB after initdb), the
+# shop's data, and the WAL a load run leaves between checkpoints: Patroni keeps 128 MiB
+# (wal_keep_size) and PostgreSQL lets WAL grow toward max_wal_size (1 GB) before a checkpoint.
+PG_DATA_DIR = "/var/lib/postgresql/data"
+PG_DATA_VOLUME_MIB = 512
 
 
 # --- the minimal stack -----------------------------------------------------------------------
@@ -81,7 +89,7 @@ def _postgres(password: str) -> Component:
         cpus=0.5,
         memory_mb=512,
         tmpfs={"/var/run/postgresql": "rw"},
-        volumes={"/var/lib/postgresql/data": "data"},
+        capped_volumes={PG_DATA_DIR: PG_DATA_VOLUME_MIB},
     )
 
 
@@ -189,7 +197,7 @@ def _patroni(index: int, password: str, replication_password: str) -> Component:
         cpus=0.5,
         memory_mb=384,
         tmpfs={"/var/run/postgresql": "rw,mode=3777"},
-        volumes={"/var/lib/postgresql/data": "data"},
+        capped_volumes={PG_DATA_DIR: PG_DATA_VOLUME_MIB},
     )
 
 

@@ -20,6 +20,7 @@ from stormcheck.errors import NotReadyError
 from stormcheck.local.platform import start_platform
 from stormcheck.local.session import prepare_images
 from stormcheck.local.stacks import components_for
+from stormcheck.local.volumes import find_capped_volumes
 from stormcheck.runs import Lease, RunFolder, create_run
 from stormcheck.settings import Settings
 
@@ -73,8 +74,8 @@ def test_up_status_down_leaves_nothing_labelled(
         assert folder.credentials_path.stat().st_mode & 0o777 == 0o600
         with psycopg.connect(dsn) as conn:
             assert conn.execute("select current_database()").fetchone() == ("shop",)
-        labelled = _labelled(docker_client, run_id)
-        assert labelled["volumes"], "postgres data should be a labelled volume"
+        (data,) = find_capped_volumes(run_id)
+        assert data.is_mounted(), "postgres data should be on its capped volume"
 
         status = _cli(tmp_path, "status", "--json")
         report = json.loads(status.stdout)
@@ -86,6 +87,7 @@ def test_up_status_down_leaves_nothing_labelled(
 
     _cli(tmp_path, "down", run_id)
     assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+    assert find_capped_volumes(run_id) == [] and not data.image.exists()
     assert json.loads((tmp_path / run_id / "manifest.json").read_text())["state"] == "down"
     assert _cli(tmp_path, "status", run_id, check=False).returncode == 1
 
@@ -188,6 +190,7 @@ def test_a_component_that_cannot_start_fails_up_with_its_logs_and_leaves_nothing
     message = str(caught.value)
     assert message.startswith("postgres exited") and "POSTGRES_PASSWORD" in message, message
     assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+    assert find_capped_volumes(run_id) == [], "its capped data volume went with it"
     assert folder.read_manifest().state == "failed"
 
 
