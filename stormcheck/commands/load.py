@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from stormcheck.commands import CliState, pass_state
+from stormcheck.commands.janitor import run_janitor
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget
 from stormcheck.load.runner import LoadPlan, run_load
@@ -74,6 +75,7 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
 
     settings = state.settings()
     folder = find_run(runs_dir(settings), run_id)
+    run_janitor(settings, echo=click.echo)  # no orphaned generator loads the platform beside it
     chosen = scenario(scenario_name)
     manifest = folder.read_manifest()
     host = manifest.endpoint(chosen.component, chosen.endpoint)

@@ -7,7 +7,7 @@ import json
 import click
 
 from stormcheck.commands import CliState, pass_state
-from stormcheck.load.janitor import reap_orphan_generators
+from stormcheck.commands.janitor import run_janitor
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health, refresh_endpoints
 from stormcheck.local.session import reap_runs, runs_dir
@@ -30,7 +30,9 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
     settings = state.settings()
     if stack:
         settings = state.with_overrides(stack=stack)
-    folder, manifest = open_target(settings).provision(owner="user", only=only, progress=click.echo)
+    target = open_target(settings)
+    run_janitor(settings, echo=click.echo)
+    folder, manifest = target.provision(owner="user", only=only, progress=click.echo)
     click.echo(f"run {manifest.run_id} is up ({folder.root})")
     # The run file's URLs, without the generated passwords (kept in the credentials file).
     for name, record in manifest.components.items():
@@ -58,7 +60,9 @@ def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, f
             click.echo(
                 f"{'removed' if result.removed else 'kept':8} {result.run_id}  ({result.reason})"
             )
-        for pid in reap_orphan_generators():
+        from stormcheck.chaos.janitor import end_generators
+
+        for pid in end_generators():
             click.echo(f"ended    load generator pid {pid}  (its owner is gone)")
         return
     folder = find_run(runs_dir(settings), run_id)

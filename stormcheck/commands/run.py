@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from stormcheck.commands import CliState, pass_state
+from stormcheck.commands.janitor import run_janitor
 from stormcheck.errors import NotReadyError
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health
@@ -33,6 +34,7 @@ def run(ctx: click.Context, state: CliState, stack: str | None, keep: bool) -> N
     """Run the main job on the local platform and exit with its verdict."""
     settings = state.with_overrides(stack=stack) if stack else state.settings()
     target = open_target(settings)
+    run_janitor(settings, echo=click.echo)
     verdicts: list[Verdict] = []
     try:
         folder, manifest = target.provision(

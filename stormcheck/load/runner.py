@@ -23,7 +23,7 @@ from typing import IO
 
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget, CpuMeter, CpuReport, cpu_limit, qualify_latency
-from stormcheck.load.janitor import OWNER_ENV, owner_tag, reap_orphan_generators
+from stormcheck.load.ownership import OWNER_ENV, owner_tag
 from stormcheck.load.request_records import read_request_log
 from stormcheck.load.scenarios import Scenario
 from stormcheck.load.thresholds import LATENCY_CHECKS, Thresholds, threshold_checks
@@ -245,8 +245,6 @@ def run_load(
     stats, its output and the CPU report go to ``output_dir``. Raises :class:`ConfigError` for a
     bad plan; a Locust that fails shows in ``exit_code`` and the verdict.
     """
-    for pid in reap_orphan_generators():
-        progress(f"ended orphaned load generator pid {pid}")
     output_dir.mkdir(parents=True, exist_ok=True)
     request_log = request_log or output_dir / "requests.jsonl"
     request_log.parent.mkdir(parents=True, exist_ok=True)

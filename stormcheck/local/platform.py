@@ -10,6 +10,7 @@ found from the run id alone, so they go down with the run even when its folder i
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
-from docker.types import LogConfig
+from docker.models.networks import Network
+from docker.types import IPAMConfig, IPAMPool, LogConfig
 
 from stormcheck.errors import NotReadyError, PlatformError
 from stormcheck.local.component import Component
@@ -189,6 +191,34 @@ def _create(
     )
 
 
+# Run networks get a subnet of their own (a /24 of this range) instead of one Docker picks, so
+# that a member disconnected by a fault can be connected again with the same address: Redis and
+# Sentinel announce the address they started with. Docker allows a chosen address only on a
+# network whose subnet was chosen too.
+RUN_SUBNETS = ipaddress.ip_network("10.213.0.0/16")
+
+
+def _create_network(client: DockerClient, name: str, labels: dict[str, str]) -> Network:
+    used = {
+        str(config.get("Subnet"))
+        for net in client.networks.list()
+        for config in ((net.attrs.get("IPAM") or {}).get("Config") or [])
+    }
+    for subnet in RUN_SUBNETS.subnets(new_prefix=24):
+        if str(subnet) in used:
+            continue
+        pool = IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))
+        try:
+            return client.networks.create(
+                name, driver="bridge", labels=labels, ipam=IPAMConfig(pool_configs=[pool])
+            )
+        except docker.errors.APIError as exc:
+            if "overlap" not in str(exc).lower():
+                raise
+            # another run took this subnet a moment ago: try the next one
+    raise PlatformError(f"no free /24 left in {RUN_SUBNETS} for the network of a new run")
+
+
 def start_platform(
     client: DockerClient,
     folder: RunFolder,
@@ -211,9 +241,7 @@ def start_platform(
     timeline.record(EventKind.RUN_START, run_id, stack=manifest.stack)
     try:
         waiting = _start_order(components)
-        network = client.networks.create(
-            f"stormcheck-{run_id}", driver="bridge", labels=_labels(run_id, manifest.lease)
-        )
+        network = _create_network(client, f"stormcheck-{run_id}", _labels(run_id, manifest.lease))
         manifest.network = network.name
         starting: list[_Starting] = []
         ready: set[str] = set()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stormcheck.load.janitor import OWNER_ENV, reap_orphan_generators
+from stormcheck.chaos.janitor import end_generators
+from stormcheck.load.ownership import OWNER_ENV
 from stormcheck.load.request_records import read_request_log
 from stormcheck.paths import project_root
 from stormcheck.testing import PlatformRun
@@ -76,7 +77,7 @@ def test_the_janitor_ends_a_generator_whose_owner_is_gone() -> None:
         env={**os.environ, OWNER_ENV: f"{dead}:1"},
     )
     try:
-        assert orphan.pid in reap_orphan_generators(grace_s=1)
+        assert orphan.pid in end_generators(grace_s=1)
         assert orphan.wait(timeout=10) == -signal.SIGTERM
     finally:
         if orphan.poll() is None:

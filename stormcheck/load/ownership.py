@@ -1,24 +1,21 @@
-"""Finds and ends load generators whose owning engine process is gone.
+"""Who owns a load generator, and which ones lost their owner.
 
 Every Locust process the runner starts carries ``STORMCHECK_LOAD_OWNER=<pid>:<start ticks>`` in
 its environment. A generator whose owner died (killed engine, closed terminal) would keep loading
-the platform; the janitor ends it, and removes the empty CPU cgroups such runs left.
+the platform: :func:`orphan_generators` finds them and :mod:`stormcheck.chaos.janitor` — the one
+janitor — ends them and removes the empty CPU cgroups such runs left.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import signal
-import time
 from pathlib import Path
 
-__all__ = ["OWNER_ENV", "owner_tag", "reap_orphan_generators"]
+__all__ = ["OWNER_ENV", "orphan_generators", "owner_tag", "process_alive", "stale_cgroups"]
 
 OWNER_ENV = "STORMCHECK_LOAD_OWNER"
 _CGROUP_ROOTS = (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup"))
-log = logging.getLogger(__name__)
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -57,8 +54,8 @@ def _owner_of(pid: int) -> str | None:
     return None
 
 
-def reap_orphan_generators(grace_s: float = 5.0) -> list[int]:
-    """End every load generator whose owner is gone (SIGTERM, then SIGKILL); their pids."""
+def orphan_generators() -> list[int]:
+    """The pids of load generators whose owner is gone (read-only; the janitor ends them)."""
     orphans = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -66,26 +63,21 @@ def reap_orphan_generators(grace_s: float = 5.0) -> list[int]:
         tag = _owner_of(int(entry.name))
         if tag is not None and not _owner_alive(tag):
             orphans.append(int(entry.name))
-    for pid in orphans:
-        log.warning("ending orphaned load generator pid %d", pid)
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while orphans and time.monotonic() < deadline and any(_start_ticks(p) for p in orphans):
-        time.sleep(0.1)
-    for pid in orphans:
-        if _start_ticks(pid) is not None:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-    _remove_stale_cgroups()
     return orphans
 
 
-def _remove_stale_cgroups() -> None:
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` still runs."""
+    return _start_ticks(pid) is not None
+
+
+def stale_cgroups() -> list[Path]:
+    """CPU cgroups of load runs whose owner is gone (empty ones the janitor removes)."""
+    found: list[Path] = []
     for root in _CGROUP_ROOTS:
         with contextlib.suppress(OSError):
             for group in root.glob("stormcheck-load-*"):
                 owner = group.name.split("-")[2]
                 if owner.isdigit() and _start_ticks(int(owner)) is None:
-                    with contextlib.suppress(OSError):
-                        group.rmdir()
+                    found.append(group)
+    return found
