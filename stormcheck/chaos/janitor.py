@@ -70,7 +70,8 @@ class Finding:
 def _ledger_sweep(
     settings: Settings, *, dry_run: bool
 ) -> tuple[list[Finding], dict[str, set[str]]]:
-    """Dead holders' faults undone; and, per run, the components live holders' faults are on."""
+    """Dead holders' faults undone; and, per run, the components the scan must leave alone
+    (under a live holder's fault, or, in a dry run, already listed here)."""
     findings: list[Finding] = []
     held: dict[str, set[str]] = {}
     for folder in list_runs(runs_dir(settings)):
@@ -86,6 +87,8 @@ def _ledger_sweep(
             )
             if dry_run:
                 findings.append(Finding(folder.run_id, what, False))
+                # the scan would find the same fault again: it is already on the list
+                held.setdefault(folder.run_id, set()).add(entry.undo.component)
                 continue
             handle = RunHandle(folder, settings, holder=Lease.for_current_process())
             try:
