@@ -106,9 +106,13 @@ class Ledger:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _append(self, line: Mapping[str, Any]) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        data = (json.dumps(line, sort_keys=True) + "\n").encode()
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # a line torn by a crash: start a new one after it
+            os.write(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -114,16 +114,22 @@ def _names(value: Any, name: str) -> list[str]:
     )
 
 
-def _targets(handle: RunHandle, target: Any, share: Any, seed: Any) -> tuple[list[str], int]:
-    """The components ``target`` names (one component, or ``share`` of a role's members)."""
-    manifest = handle.manifest()
+def _selection(target: Any, share: Any, seed: Any) -> tuple[str, float, int]:
+    """``target``, ``share`` and ``seed`` checked (before anything is looked up or changed)."""
     if not isinstance(target, str) or not target:
         raise FaultInputError(f"target: expected a component or role name, got {target!r}")
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
         raise FaultInputError(f"share: expected a number in (0, 1], got {share!r}")
-    if seed is None:
-        seed = secrets.randbelow(2**31)
-    seed = _integer("seed", seed)
+    return (
+        target,
+        float(share),
+        secrets.randbelow(2**31) if seed is None else _integer("seed", seed),
+    )
+
+
+def _targets(handle: RunHandle, target: str, share: float, seed: int) -> tuple[list[str], int]:
+    """The components ``target`` names (one component, or ``share`` of a role's members)."""
+    manifest = handle.manifest()
     if target in manifest.components:
         return [target], seed
     members = sorted(n for n, r in manifest.components.items() if r.role == target)
@@ -180,9 +186,10 @@ def _container_fault(
     undo_kind: UndoKind,
 ) -> dict[str, Any]:
     duration = _positive("duration_s", duration_s, allow_none=True)
+    chosen = _selection(target, share, seed)
     handle = open_run(configuration)
     try:
-        names, seed = _targets(handle, target, share, seed)
+        names, seed = _targets(handle, *chosen)
         faults = []
         for name in names:
             container = handle.container(name)
@@ -302,6 +309,9 @@ def zone_down(
     duration = _positive("duration_s", duration_s, allow_none=True)
     if mode not in ("kill", "disconnect"):
         raise FaultInputError(f"mode: expected kill or disconnect, got {mode!r}")
+    given: object = zone  # YAML may hand over anything
+    if not isinstance(given, str) or not given:
+        raise FaultInputError(f"zone: expected a zone name, got {zone!r}")
     handle = open_run(configuration)
     try:
         manifest = handle.manifest()
@@ -538,6 +548,7 @@ def partition(
     and carry the fault's tag as a comment, so the janitor finds them without the ledger.
     """
     duration = _positive("duration_s", duration_s, allow_none=True)
+    others = _names(peers, "peers")
     handle = open_run(configuration)
     try:
         manifest = handle.manifest()
@@ -545,7 +556,6 @@ def partition(
             raise FaultInputError(
                 f"member: expected a component of run {manifest.run_id}, got {member!r}"
             )
-        others = _names(peers, "peers")
         unknown = [p for p in others if p not in manifest.components or p == member]
         if unknown:
             raise FaultInputError(f"peers: expected other components of the run, got {unknown}")
@@ -609,9 +619,10 @@ def throttle_cpu(
     """Starve the target's container(s) of CPU: a quota of ``cpus`` cores (e.g. 0.02)."""
     limit = _positive("cpus", cpus)
     duration = _positive("duration_s", duration_s, allow_none=True)
+    chosen = _selection(target, share, seed)
     handle = open_run(configuration)
     try:
-        names, seed = _targets(handle, target, share, seed)
+        names, seed = _targets(handle, *chosen)
         faults = []
         for name in names:
             container = handle.container(name)
@@ -664,9 +675,10 @@ def limit_memory(
     inside allocates past the limit — the kernel kills the member (exit 137, ``OOMKilled``).
     The rollback restores the declared limit, starts it, and waits until it is ready."""
     headroom = _integer("headroom_mb", headroom_mb, minimum=1)
+    chosen = _selection(target, share, seed)
     handle = open_run(configuration)
     try:
-        names, seed = _targets(handle, target, share, seed)
+        names, seed = _targets(handle, *chosen)
         faults = []
         for name in names:
             container = handle.container(name)
