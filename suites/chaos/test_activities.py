@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from chaoslib.discovery.discover import discover_activities
@@ -64,11 +64,11 @@ def test_every_action_has_its_own_rollback() -> None:
             r"^link: expected one of postgres, redis, got 'mysql'$",
         ),
         (
-            lambda: actions.add_latency("postgres", "300"),
+            lambda: actions.add_latency("postgres", cast(Any, "300")),
             r"^latency_ms: expected a whole number >= 1, got '300'$",
         ),
         (
-            lambda: actions.add_latency("postgres", 300, jitter_ms=1.5),
+            lambda: actions.add_latency("postgres", 300, jitter_ms=cast(Any, 1.5)),
             r"^jitter_ms: expected a whole number >= 0, got 1.5$",
         ),
         (
@@ -92,7 +92,10 @@ def test_every_action_has_its_own_rollback() -> None:
             lambda: actions.zone_down("b", mode="explode"),
             r"^mode: expected kill or disconnect, got 'explode'$",
         ),
-        (lambda: actions.partition("pg-1", peers=3), r"^peers: expected component names .* got 3$"),
+        (
+            lambda: actions.partition("pg-1", peers=cast(Any, 3)),
+            r"^peers: expected component names .* got 3$",
+        ),
         (
             lambda: actions.disable_link("kafka"),
             r"^link: expected one of postgres, redis, got 'kafka'$",
