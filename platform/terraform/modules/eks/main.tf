@@ -219,9 +219,14 @@ data "aws_iam_policy_document" "autoscaler" {
       "ec2:DescribeInstanceTypes",
       "ec2:DescribeLaunchTemplateVersions",
       "ec2:GetInstanceTypesFromInstanceRequirements",
-      "eks:DescribeNodegroup",
     ]
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeOwnNodegroups"
+    actions   = ["eks:DescribeNodegroup"]
+    resources = ["arn:${data.aws_partition.current.partition}:eks:*:*:nodegroup/${var.name}/*"]
   }
 
   statement {

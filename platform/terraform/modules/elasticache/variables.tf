@@ -83,7 +83,7 @@ variable "snapshot_retention_days" {
 variable "log_retention_days" {
   description = "How long the slow log is kept in CloudWatch Logs, in days."
   type        = number
-  default     = 90
+  default     = 365
 
   validation {
     condition     = contains([90, 180, 365, 400, 545, 731, 1096, 1827, 3653], var.log_retention_days)

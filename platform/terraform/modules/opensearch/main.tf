@@ -106,12 +106,28 @@ resource "aws_opensearch_domain" "this" {
     }
   }
 
-  dynamic "log_publishing_options" {
-    for_each = aws_cloudwatch_log_group.this
-    content {
-      log_type                 = log_publishing_options.key
-      cloudwatch_log_group_arn = log_publishing_options.value.arn
-    }
+  log_publishing_options {
+    log_type                 = "INDEX_SLOW_LOGS"
+    enabled                  = true
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["INDEX_SLOW_LOGS"].arn
+  }
+
+  log_publishing_options {
+    log_type                 = "SEARCH_SLOW_LOGS"
+    enabled                  = true
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["SEARCH_SLOW_LOGS"].arn
+  }
+
+  log_publishing_options {
+    log_type                 = "ES_APPLICATION_LOGS"
+    enabled                  = true
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["ES_APPLICATION_LOGS"].arn
+  }
+
+  log_publishing_options {
+    log_type                 = "AUDIT_LOGS"
+    enabled                  = true
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.this["AUDIT_LOGS"].arn
   }
 
   access_policies = data.aws_iam_policy_document.access.json

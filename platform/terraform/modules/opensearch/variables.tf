@@ -96,7 +96,7 @@ variable "writer_role_arns" {
 variable "log_retention_days" {
   description = "How long the domain's own logs are kept in CloudWatch Logs, in days."
   type        = number
-  default     = 90
+  default     = 365
 
   validation {
     condition     = contains([90, 180, 365, 400, 545, 731, 1096, 1827, 3653], var.log_retention_days)

@@ -22,7 +22,7 @@ variable "rate_limit_per_5min" {
 variable "log_retention_days" {
   description = "How long WAF logs are kept in CloudWatch Logs, in days."
   type        = number
-  default     = 90
+  default     = 365
 
   validation {
     condition     = contains([90, 180, 365, 400, 545, 731, 1096, 1827, 3653], var.log_retention_days)
