@@ -90,3 +90,12 @@ def test_tflint_names_rule_and_file_of_a_broken_copy(
         and issue["range"]["filename"] == target.name  # type: ignore[index]
     ]
     assert named, json.dumps(report, indent=1)
+
+
+def test_a_missing_tool_fails_the_test_naming_the_install_command(tmp_path: Path) -> None:
+    empty = Settings(cache_dir=tmp_path)
+    with pytest.raises(
+        pytest.fail.Exception,
+        match=r"tofu 1\.10\.10 is not installed.*stormcheck tools install tofu",
+    ):
+        installed(empty, "tofu")
