@@ -167,3 +167,11 @@ resource "aws_iam_role_policy_attachment" "pods" {
   role       = aws_iam_role.pods[each.value.role].name
   policy_arn = each.value.arn
 }
+
+resource "aws_iam_role_policy" "pods" {
+  for_each = { for key, spec in var.pod_roles : key => spec.inline_policy if spec.inline_policy != null }
+
+  name   = each.key
+  role   = aws_iam_role.pods[each.key].id
+  policy = each.value
+}

@@ -83,6 +83,7 @@ module "iam" {
       namespace       = "kube-system"
       service_account = "aws-load-balancer-controller"
       policy_arns     = ["arn:${data.aws_partition.current.partition}:iam::aws:policy/ElasticLoadBalancingFullAccess"]
+      inline_policy   = data.aws_iam_policy_document.load_balancer_controller.json
     }
     "log-shipper" = {
       namespace       = "logging"
@@ -91,6 +92,57 @@ module "iam" {
     }
   }
   tags = var.tags
+}
+
+# What the AWS Load Balancer Controller needs beyond ElasticLoadBalancingFullAccess: the ingress's
+# certificate and web ACL, and the security groups it manages for its load balancers (tagged
+# elbv2.k8s.aws/cluster by the controller, and only those).
+data "aws_iam_policy_document" "load_balancer_controller" {
+  statement {
+    sid = "ReadForIngress"
+    actions = [
+      "acm:ListCertificates",
+      "ec2:DescribeAvailabilityZones",
+      "ec2:DescribeTags",
+      "shield:GetSubscriptionState",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadTheCertificate"
+    actions   = ["acm:DescribeCertificate"]
+    resources = [module.acm.certificate_arn]
+  }
+
+  statement {
+    sid       = "AttachTheWebAcl"
+    actions   = ["wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"]
+    resources = [module.waf.web_acl_arn, "arn:${data.aws_partition.current.partition}:elasticloadbalancing:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:loadbalancer/app/*"]
+  }
+
+  statement {
+    sid       = "CreateSecurityGroupsInTheVpc"
+    actions   = ["ec2:CreateSecurityGroup"]
+    resources = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:vpc/${module.vpc.vpc_id}", "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:security-group/*"]
+  }
+
+  statement {
+    sid = "ManageOwnSecurityGroups"
+    actions = [
+      "ec2:AuthorizeSecurityGroupIngress",
+      "ec2:RevokeSecurityGroupIngress",
+      "ec2:DeleteSecurityGroup",
+      "ec2:CreateTags",
+      "ec2:DeleteTags",
+    ]
+    resources = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:security-group/*"]
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/elbv2.k8s.aws/cluster"
+      values   = ["false"]
+    }
+  }
 }
 
 module "eks" {
