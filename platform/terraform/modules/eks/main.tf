@@ -71,7 +71,7 @@ resource "aws_eks_cluster" "this" {
 }
 
 resource "aws_eks_access_entry" "admin" {
-  for_each = toset(var.admin_role_arns)
+  for_each = var.admin_roles
 
   cluster_name  = aws_eks_cluster.this.name
   principal_arn = each.value
@@ -80,7 +80,7 @@ resource "aws_eks_access_entry" "admin" {
 }
 
 resource "aws_eks_access_policy_association" "admin" {
-  for_each = toset(var.admin_role_arns)
+  for_each = var.admin_roles
 
   cluster_name  = aws_eks_cluster.this.name
   principal_arn = each.value

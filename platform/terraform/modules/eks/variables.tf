@@ -59,10 +59,10 @@ variable "public_access_cidrs" {
   }
 }
 
-variable "admin_role_arns" {
-  description = "IAM roles (e.g. the CI deploy role) given cluster-admin access entries."
-  type        = list(string)
-  default     = []
+variable "admin_roles" {
+  description = "IAM roles given cluster-admin access entries, by a fixed name (e.g. ci = the CI deploy role's ARN)."
+  type        = map(string)
+  default     = {}
 }
 
 variable "node_group" {

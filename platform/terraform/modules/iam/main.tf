@@ -169,7 +169,7 @@ resource "aws_iam_role_policy_attachment" "pods" {
 }
 
 resource "aws_iam_role_policy" "pods" {
-  for_each = { for key, spec in var.pod_roles : key => spec.inline_policy if spec.inline_policy != null }
+  for_each = var.pod_inline_policies
 
   name   = each.key
   role   = aws_iam_role.pods[each.key].id

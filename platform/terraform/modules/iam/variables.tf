@@ -52,14 +52,19 @@ variable "oidc_issuer" {
 }
 
 variable "pod_roles" {
-  description = "IRSA roles for pods: key = role suffix, value = the service account, the managed policies and an optional inline policy (JSON) it needs."
+  description = "IRSA roles for pods: key = role suffix, value = the service account and the managed policies it needs."
   type = map(object({
     namespace       = string
     service_account = string
     policy_arns     = list(string)
-    inline_policy   = optional(string)
   }))
   default = {}
+}
+
+variable "pod_inline_policies" {
+  description = "Inline policies (JSON) of pod roles, by the role's key in pod_roles."
+  type        = map(string)
+  default     = {}
 }
 
 variable "tags" {

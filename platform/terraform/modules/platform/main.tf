@@ -78,12 +78,14 @@ module "iam" {
   ecr_repository_arns         = values(module.ecr.repository_arns)
   oidc_provider_arn           = module.eks.oidc_provider_arn
   oidc_issuer                 = module.eks.oidc_issuer
+  pod_inline_policies = {
+    "aws-load-balancer-controller" = data.aws_iam_policy_document.load_balancer_controller.json
+  }
   pod_roles = {
     "aws-load-balancer-controller" = {
       namespace       = "kube-system"
       service_account = "aws-load-balancer-controller"
       policy_arns     = ["arn:${data.aws_partition.current.partition}:iam::aws:policy/ElasticLoadBalancingFullAccess"]
-      inline_policy   = data.aws_iam_policy_document.load_balancer_controller.json
     }
     "log-shipper" = {
       namespace       = "logging"
@@ -155,7 +157,7 @@ module "eks" {
   node_role_arn          = module.iam.node_role_arn
   kms_key_arn            = module.kms_data.key_arn
   public_access_cidrs    = var.eks_public_access_cidrs
-  admin_role_arns        = [module.iam.ci_role_arn]
+  admin_roles            = { ci = module.iam.ci_role_arn }
   node_group             = var.node_group
   tags                   = var.tags
 }
