@@ -15,6 +15,12 @@ from suites.platform.terraform.policy import Config, load_config
 
 pytestmark = pytest.mark.static
 
+# The outputs the shop and locust charts' values name (`(terraform) ... output `name``).
+CHART_OUTPUTS = (
+    "ecr_registry", "shop_irsa_role_arn", "rds_endpoint", "rds_port", "private_subnet_cidrs",
+    "elasticache_primary_endpoint", "elasticache_port", "vpc_cidr", "rds_secret_name",
+    "elasticache_auth_secret_name", "acm_certificate_arn", "waf_web_acl_arn",
+)  # fmt: skip
 # What `tofu output -json stormcheck_settings` prints for an applied environment (shape of AWS's values).
 SAMPLE = {
     "aws_region": "eu-west-1",
@@ -52,13 +58,6 @@ def test_the_settings_output_names_exactly_the_aws_settings(platform: Config) ->
     assert sorted(SAMPLE) == sorted(TERRAFORM_OUTPUT_SETTINGS)
 
 
-@pytest.mark.parametrize("env", ["staging", "production", "dr"])
-def test_each_environment_passes_the_outputs_through(env: str) -> None:
-    config = load_config(ROOT / "envs" / env)
-    for name in ("stormcheck_settings", "helm_values"):
-        assert _output(config, name) == f"${{module.platform.{name}}}"
-
-
 def test_the_aws_profile_file_names_every_setting_the_output_feeds() -> None:
     profile = tomllib.loads((PROFILES_DIR / "aws.toml").read_text(encoding="utf-8"))
     assert set(TERRAFORM_OUTPUT_SETTINGS) <= set(profile)
@@ -79,11 +78,30 @@ def test_a_wrong_output_value_names_the_setting_and_the_expectation() -> None:
         load_settings("aws", env=env)
 
 
-def test_the_helm_values_carry_irsa_roles_certificate_and_web_acl(platform: Config) -> None:
-    value = _output(platform, "helm_values")
+def _outputs(config: Config) -> dict[str, object]:
+    return {b.labels[0]: b.body["value"] for b in config.of("output")}
+
+
+@pytest.mark.parametrize("env", ["staging", "production", "dr"])
+def test_each_environment_forwards_every_output_under_its_name(platform: Config, env: str) -> None:
+    forwarded = _outputs(load_config(ROOT / "envs" / env))
+    assert forwarded == {name: f"${{module.platform.{name}}}" for name in _outputs(platform)}
+
+
+def test_the_outputs_the_charts_name_exist(platform: Config) -> None:
+    """The charts' values say which output feeds them (`(terraform) ... output `name``)."""
+    named = set(CHART_OUTPUTS)
+    for values in (ROOT.parent / "charts").glob("*/values.yaml"):
+        text = values.read_text(encoding="utf-8")
+        for comment in re.findall(r"#.*\(terraform\).*", text):
+            named |= set(re.findall(r"`([a-z_]+)`", comment))
+    missing = named - set(_outputs(platform))
+    assert not missing, f"outputs the charts expect but modules/platform does not give: {missing}"
+
+
+def test_the_irsa_roles_of_the_add_ons_are_given(platform: Config) -> None:
+    value = _outputs(platform)["irsa_role_arns"]
     assert isinstance(value, dict)
-    assert set(value["irsa"]) == {
-        "clusterAutoscaler", "externalSecrets", "awsLoadBalancerController", "logShipper",
+    assert set(value) == {
+        "cluster-autoscaler", "external-secrets", "aws-load-balancer-controller", "log-shipper",
     }  # fmt: skip
-    assert re.search(r"module\.acm\.certificate_arn", value["ingress"]["certificateArn"])
-    assert re.search(r"module\.waf\.web_acl_arn", value["ingress"]["wafAclArn"])

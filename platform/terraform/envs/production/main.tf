@@ -48,7 +48,7 @@ module "platform" {
   domain_name                 = var.domain_name
   zone_id                     = var.zone_id
   github_repository           = var.github_repository
-  create_github_oidc_provider = false
+  create_github_oidc_provider = true
   backup_retention_days       = 35
 
   db = {

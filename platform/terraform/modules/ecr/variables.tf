@@ -13,14 +13,14 @@ variable "kms_key_arn" {
   type        = string
 }
 
-variable "keep_tagged_images" {
-  description = "How many release-tagged (v*) images each repository keeps."
+variable "keep_images" {
+  description = "How many of the newest images each repository keeps (tags are content hashes)."
   type        = number
   default     = 50
 
   validation {
-    condition     = var.keep_tagged_images >= 10
-    error_message = "keep_tagged_images must be at least 10, so a rollback target is never expired."
+    condition     = var.keep_images >= 10
+    error_message = "keep_images must be at least 10, so a rollback target is never expired."
   }
 }
 

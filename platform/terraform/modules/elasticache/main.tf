@@ -50,7 +50,7 @@ resource "aws_secretsmanager_secret" "auth" {
 
 resource "aws_secretsmanager_secret_version" "auth" {
   secret_id     = aws_secretsmanager_secret.auth.id
-  secret_string = random_password.auth.result
+  secret_string = jsonencode({ password = random_password.auth.result })
 }
 
 resource "aws_cloudwatch_log_group" "slow_log" {

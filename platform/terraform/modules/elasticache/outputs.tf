@@ -18,6 +18,11 @@ output "port" {
   value       = aws_elasticache_replication_group.this.port
 }
 
+output "auth_secret_name" {
+  description = "Name of the Secrets Manager secret holding the AUTH token as JSON {\"password\": ...}."
+  value       = aws_secretsmanager_secret.auth.name
+}
+
 output "auth_secret_arn" {
   description = "Secrets Manager secret holding the AUTH token (read by External Secrets)."
   value       = aws_secretsmanager_secret.auth.arn

@@ -63,7 +63,7 @@ module "security_groups" {
 module "ecr" {
   source = "../ecr"
 
-  repositories = ["${var.name}/api", "${var.name}/web"]
+  repositories = ["stormcheck/shop", "stormcheck/locust"]
   kms_key_arn  = module.kms_data.key_arn
   tags         = var.tags
 }
@@ -86,6 +86,11 @@ module "iam" {
       namespace       = "kube-system"
       service_account = "aws-load-balancer-controller"
       policy_arns     = ["arn:${data.aws_partition.current.partition}:iam::aws:policy/ElasticLoadBalancingFullAccess"]
+    }
+    "shop" = {
+      namespace       = "shop"
+      service_account = "shop"
+      policy_arns     = []
     }
     "log-shipper" = {
       namespace       = "logging"

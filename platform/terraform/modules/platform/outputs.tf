@@ -1,7 +1,8 @@
 ################################################################################
-# What the harness and the charts read. Each value is named here once:
-#   stormcheck_settings  keys are stormcheck settings (STORMCHECK_<KEY> for --profile aws)
-#   helm_values          a values document for helm -f (IRSA annotations, ingress, log store)
+# What the harness and the charts read, each value named here once; the environments
+# forward every output under the same name.
+#   stormcheck_settings   keys are stormcheck settings (STORMCHECK_<KEY> for --profile aws)
+#   the other outputs     the names platform/charts/*/values.yaml and README.md refer to
 ################################################################################
 
 output "stormcheck_settings" {
@@ -24,35 +25,79 @@ output "stormcheck_settings" {
   }
 }
 
-output "helm_values" {
-  description = "Helm values fed by this environment: IRSA role annotations, the ingress certificate and web ACL, the log store."
+output "ecr_registry" {
+  description = "The image registry (<account>.dkr.ecr.<region>.amazonaws.com): image.registry of the shop and locust charts."
+  value       = module.ecr.registry
+}
+
+output "shop_irsa_role_arn" {
+  description = "IRSA role of the shop's service account (shop/shop): serviceAccount.roleArn of the shop chart."
+  value       = module.iam.pod_role_arns["shop"]
+}
+
+output "rds_endpoint" {
+  description = "Host name of the PostgreSQL primary: database.host of the shop chart."
+  value       = module.rds.address
+}
+
+output "rds_port" {
+  description = "PostgreSQL port: database.port of the shop chart."
+  value       = module.rds.port
+}
+
+output "rds_secret_name" {
+  description = "The RDS-managed master secret (JSON username and password), by ARN, which Secrets Manager accepts as its name: externalSecret.databaseKey."
+  value       = module.rds.master_user_secret_arn
+}
+
+output "elasticache_primary_endpoint" {
+  description = "The Redis primary endpoint, which follows failovers: cache.host of the shop chart."
+  value       = module.elasticache.primary_endpoint
+}
+
+output "elasticache_port" {
+  description = "Redis port (TLS): cache.port of the shop chart."
+  value       = module.elasticache.port
+}
+
+output "elasticache_auth_secret_name" {
+  description = "Secret holding the Redis AUTH token as JSON {\"password\": ...}: externalSecret.cacheKey of the shop chart."
+  value       = module.elasticache.auth_secret_name
+}
+
+output "private_subnet_cidrs" {
+  description = "CIDRs of the private subnets (the pods): database.cidrs and cache.cidrs of the shop chart."
+  value       = module.vpc.private_subnet_cidrs
+}
+
+output "vpc_cidr" {
+  description = "CIDR of the VPC: networkPolicy.ingressCidrs of the shop chart."
+  value       = module.vpc.vpc_cidr
+}
+
+output "acm_certificate_arn" {
+  description = "The ingress certificate: ingress.certificateArn of the shop chart."
+  value       = module.acm.certificate_arn
+}
+
+output "waf_web_acl_arn" {
+  description = "The web ACL whose rate-based rule is the ALB's rate limit: ingress.wafAclArn of the shop chart."
+  value       = module.waf.web_acl_arn
+}
+
+output "irsa_role_arns" {
+  description = "IRSA roles of the platform's add-ons (cluster autoscaler, External Secrets, AWS Load Balancer Controller, log shipper), by add-on."
   value = {
-    irsa = {
-      clusterAutoscaler         = module.eks.cluster_autoscaler_role_arn
-      externalSecrets           = module.secrets.external_secrets_role_arn
-      awsLoadBalancerController = module.iam.pod_role_arns["aws-load-balancer-controller"]
-      logShipper                = module.iam.pod_role_arns["log-shipper"]
-    }
-    ingress = {
-      host             = var.domain_name
-      certificateArn   = module.acm.certificate_arn
-      wafAclArn        = module.waf.web_acl_arn
-      rateLimitPer5min = module.waf.rate_limit_per_5min
-    }
-    images = module.ecr.repository_urls
-    secrets = {
-      api       = module.secrets.secret_arns["shop/api"]
-      database  = module.rds.master_user_secret_arn
-      redisAuth = module.elasticache.auth_secret_arn
-    }
-    opensearch = {
-      host = module.opensearch.endpoint
-      port = 443
-      tls = {
-        enabled = true
-      }
-    }
+    cluster-autoscaler           = module.eks.cluster_autoscaler_role_arn
+    external-secrets             = module.secrets.external_secrets_role_arn
+    aws-load-balancer-controller = module.iam.pod_role_arns["aws-load-balancer-controller"]
+    log-shipper                  = module.iam.pod_role_arns["log-shipper"]
   }
+}
+
+output "opensearch_endpoint" {
+  description = "HTTPS endpoint of the log store: opensearch.host of the logging chart (port 443, TLS)."
+  value       = module.opensearch.endpoint
 }
 
 output "ci_role_arn" {

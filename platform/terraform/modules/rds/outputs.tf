@@ -13,6 +13,11 @@ output "endpoint" {
   value       = aws_db_instance.this.endpoint
 }
 
+output "address" {
+  description = "Host name of the primary (the endpoint without the port)."
+  value       = aws_db_instance.this.address
+}
+
 output "reader_endpoint" {
   description = "host:port of the read replica."
   value       = aws_db_instance.replica.endpoint
