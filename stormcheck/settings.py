@@ -11,6 +11,7 @@ credentials from the kube context, the AWS profile or the environment.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,7 @@ __all__ = [
     "PROFILES",
     "PROFILES_DIR",
     "STACKS",
+    "TERRAFORM_OUTPUT_SETTINGS",
     "ImageMode",
     "Profile",
     "Settings",
@@ -73,6 +75,19 @@ class Settings:
     aws_profile: str | None = None
     terraform_env: str = "staging"
     allow_inconclusive: bool = False
+    # aws profile: what an environment of platform/terraform provisioned, from
+    # `tofu output -json stormcheck_settings` (with aws_region, kube_context and logstore_url)
+    aws_eks_cluster_name: str | None = None
+    aws_rds_instance_id: str | None = None
+    aws_rds_endpoint: str | None = None
+    aws_rds_reader_endpoint: str | None = None
+    aws_redis_replication_group_id: str | None = None
+    aws_redis_endpoint: str | None = None
+    aws_node_security_group_id: str | None = None
+    aws_database_security_group_id: str | None = None
+    aws_redis_security_group_id: str | None = None
+    aws_certificate_arn: str | None = None
+    aws_web_acl_arn: str | None = None
 
 
 # What each field accepts: (parser from a string or TOML value, what was expected).
@@ -120,6 +135,16 @@ def _positive_float(value: Any) -> float:
     return number
 
 
+def _pattern(pattern: str) -> _Parser:
+    def parse(value: Any) -> str | None:
+        text = _optional_text(value)
+        if text is not None and not re.fullmatch(pattern, text):
+            raise ValueError
+        return text
+
+    return parse
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -152,7 +177,38 @@ _PARSERS: dict[str, tuple[_Parser, str]] = {
     "aws_profile": (_optional_text, "an AWS profile name"),
     "terraform_env": (_choice(("staging", "production", "dr"))),
     "allow_inconclusive": (_bool, "true or false"),
+    "aws_eks_cluster_name": (_pattern(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}"), "an EKS cluster name"),
+    "aws_rds_instance_id": (_pattern(r"[a-z][a-z0-9-]{0,62}"), "an RDS instance identifier"),
+    "aws_rds_endpoint": (_pattern(r"[a-z0-9.-]+:[0-9]{1,5}"), "host:port"),
+    "aws_rds_reader_endpoint": (_pattern(r"[a-z0-9.-]+:[0-9]{1,5}"), "host:port"),
+    "aws_redis_replication_group_id": (_pattern(r"[a-z][a-z0-9-]{0,39}"), "a replication group id"),
+    "aws_redis_endpoint": (_pattern(r"[a-z0-9.-]+:[0-9]{1,5}"), "host:port"),
+    "aws_node_security_group_id": (_pattern(r"sg-[0-9a-f]{8,17}"), "a security group id (sg-...)"),
+    "aws_database_security_group_id": (
+        _pattern(r"sg-[0-9a-f]{8,17}"),
+        "a security group id (sg-...)",
+    ),
+    "aws_redis_security_group_id": (_pattern(r"sg-[0-9a-f]{8,17}"), "a security group id (sg-...)"),
+    "aws_certificate_arn": (
+        _pattern(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+"),
+        "an ACM certificate ARN",
+    ),
+    "aws_web_acl_arn": (
+        _pattern(r"arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/.+"),
+        "a regional WAFv2 web ACL ARN",
+    ),
 }
+# The settings an environment's `stormcheck_settings` output feeds, by name (platform/terraform/modules/platform).
+TERRAFORM_OUTPUT_SETTINGS: tuple[str, ...] = (
+    "aws_region",
+    "kube_context",
+    "logstore_url",
+    *(
+        name
+        for name in _PARSERS
+        if name.startswith("aws_") and name not in ("aws_region", "aws_profile")
+    ),
+)
 
 
 def _parse(key: str, value: Any, source: str) -> Any:

@@ -3,13 +3,15 @@
 ``<cache_dir>/tools/<name>-<version>/bin/`` holds a tool's binaries; a tool is installed once per
 version and reused by every later run (and by CI, which shares the machine's cache). Each tool is
 installed when the part that needs it runs, through its own registry: Go tools from the Go
-module proxy (``go install``), Python tools into a virtualenv of their own from PyPI, from a
+module proxy (``go install``, or ``go build`` inside the downloaded module source for modules
+whose go.mod has ``replace`` directives, which ``go install module@version`` refuses), Python tools into a virtualenv of their own from PyPI, from a
 hash-pinned lock shipped in ``stormcheck/locks/`` (checkov pins boto3 exactly and its
 ``bc-python-hcl2`` overwrites python-hcl2's ``hcl2``: it must never share the project's venv).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,10 +31,11 @@ class Tool:
 
     name: str
     version: str
-    kind: Literal["go", "python"]
+    kind: Literal["go", "go-source", "python"]
     binaries: dict[str, str]
     go_module: str = ""
     version_variable: str | None = None  # a Go variable set to the version at link time
+    link_flags: str = ""  # more -ldflags, e.g. -X settings a release build makes
 
     def folder(self, cache_dir: Path) -> Path:
         """Where this version lives in the cache."""
@@ -61,6 +64,25 @@ TOOLS: dict[str, Tool] = {
     "checkov": Tool(
         name="checkov", version="3.2.533", kind="python", binaries={"checkov": "checkov"}
     ),
+    # OpenTofu's go.mod replaces hashicorp/hcl: built inside its module source. `dev=no` makes
+    # `tofu version` print the release version, as the release build does.
+    "tofu": Tool(
+        name="tofu",
+        version="1.10.10",
+        kind="go-source",
+        go_module="github.com/opentofu/opentofu",
+        binaries={"tofu": "cmd/tofu"},
+        link_flags="-X github.com/opentofu/opentofu/version.dev=no",
+    ),
+    # 0.50.3 is tflint's last MPL-2.0-only release: from 0.51 its binaries also fall under
+    # BUSL 1.1 (code taken from Terraform). Only its built-in `terraform` ruleset is used.
+    "tflint": Tool(
+        name="tflint",
+        version="0.50.3",
+        kind="go-source",
+        go_module="github.com/terraform-linters/tflint",
+        binaries={"tflint": "."},
+    ),
 }
 LOCKS_DIR = Path(__file__).parent / "locks"
 
@@ -77,11 +99,13 @@ def install_tool(name: str, cache_dir: Path, *, go_proxy: str | None = None) -> 
     folder = tool.folder(cache_dir)
     bin_dir = folder / "bin"
     if all(tool_path(name, b, cache_dir) for b in tool.binaries) and (
-        tool.kind == "go" or (folder / ".complete").exists()
+        tool.kind != "python" or (folder / ".complete").exists()
     ):
         return bin_dir
     if tool.kind == "python":
         return _install_python_tool(tool, folder)
+    if tool.kind == "go-source":
+        return _build_go_source_tool(tool, folder, go_proxy)
     return _install_go_tool(tool, folder, go_proxy)
 
 
@@ -116,13 +140,62 @@ def _install_python_tool(tool: Tool, folder: Path) -> Path:
     return folder / "bin"
 
 
-def _install_go_tool(tool: Tool, folder: Path, go_proxy: str | None) -> Path:
-    name = tool.name
+def _go(tool: Tool) -> str:
     go = shutil.which("go") or (
         "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
     )
     if go is None:
-        raise ToolInstallError(f"{name} {tool.version} is built with Go, and no `go` is on PATH")
+        raise ToolInstallError(
+            f"{tool.name} {tool.version} is built with Go, and no `go` is on PATH"
+        )
+    return go
+
+
+def _run_go(argv: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run a go command; raise ToolInstallError with its stderr tail when it fails."""
+    result = subprocess.run(
+        argv, env=env, cwd=cwd, capture_output=True, text=True, check=False, timeout=1800
+    )
+    if result.returncode != 0:
+        raise ToolInstallError(
+            f"{' '.join(argv[:3])} ... failed (exit {result.returncode}); is the Go module proxy"
+            f" ({env.get('GOPROXY', 'go env GOPROXY')}) reachable?\n{result.stderr.strip()[-800:]}"
+        )
+    return result.stdout
+
+
+def _build_go_source_tool(tool: Tool, folder: Path, go_proxy: str | None) -> Path:
+    """Download the module source from the Go module proxy and ``go build`` inside a copy of it."""
+    go = _go(tool)
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "bin").mkdir(parents=True)
+    env = dict(os.environ, CGO_ENABLED="0")
+    if go_proxy:
+        env["GOPROXY"] = go_proxy
+    module = f"{tool.go_module}@v{tool.version}"
+    info = json.loads(_run_go([go, "mod", "download", "-json", module], env, cwd=staging))
+    if not info.get("Dir"):
+        raise ToolInstallError(f"go mod download {module}: {info.get('Error', 'no source folder')}")
+    source = staging / "src"
+    shutil.copytree(info["Dir"], source)  # the module cache is read-only
+    for path in (source, *source.rglob("*")):
+        path.chmod(path.stat().st_mode | 0o200)
+    ldflags = f"-s -w {tool.link_flags}".strip()
+    if tool.version_variable:
+        ldflags += f" -X {tool.version_variable}={tool.version}"
+    for binary, package in tool.binaries.items():
+        out = staging / "bin" / binary
+        _run_go([go, "build", "-trimpath", f"-ldflags={ldflags}", "-o", str(out), f"./{package}"],
+                env, cwd=source)  # fmt: skip
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return folder / "bin"
+
+
+def _install_go_tool(tool: Tool, folder: Path, go_proxy: str | None) -> Path:
+    go = _go(tool)
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "bin").mkdir(parents=True)
