@@ -18,6 +18,10 @@
   ``FLUSHALL`` (cold) against the same requests again, all cache hits (warm); the ratio is
   warm RPS / cold RPS.
 
+- ``fault_roundtrip``, ``fault_snapshot``: apply + rollback of each fault action against the bare
+  calls underneath (fails above 3x), and a snapshot of the full stack (fails above 2 s); see
+  ``benchmarks/faults.py``.
+
 Results: ``benchmarks/results/<UTC date>-<name>.json`` with every repetition, medians and ratio.
 """
 
@@ -36,7 +40,7 @@ import httpx
 import psycopg
 import redis
 
-from benchmarks import load_generator, platform_up, slo_evaluation
+from benchmarks import faults, load_generator, platform_up, slo_evaluation
 from benchmarks.record import record
 from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import read_catalogue
@@ -317,6 +321,8 @@ BENCHMARKS = {
     "up_postgres": bench_up_postgres,
     "images_noop": bench_images_noop,
     "shop_listing": bench_shop_listing,
+    "fault_roundtrip": faults.bench_fault_roundtrip,
+    "fault_snapshot": faults.bench_fault_snapshot,
 }
 
 if __name__ == "__main__":
