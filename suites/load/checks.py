@@ -23,9 +23,18 @@ def assert_log_matches_locust(result: LoadResult) -> None:
         sent,
         result.locust,
     )
-    for name, exact, theirs in (
-        ("p50", sent.p50, result.locust.p50_ms),
-        ("p95", sent.p95, result.locust.p95_ms),
-        ("p99", sent.p99, result.locust.p99_ms),
+    values = sorted(r.response_ms for r in records)
+    for name, share, exact, theirs in (
+        ("p50", 0.50, sent.p50, result.locust.p50_ms),
+        ("p95", 0.95, sent.p95, result.locust.p95_ms),
+        ("p99", 0.99, sent.p99, result.locust.p99_ms),
     ):
-        assert locust_agrees(exact, theirs), f"{name}: log {exact:.2f} ms, Locust {theirs} ms"
+        # The log's percentile interpolates between the two requests around the rank; Locust
+        # answers with one of its (rounded) neighbours. With few requests in the tail the two
+        # can be a few ms apart, and both are right: accept Locust's value when it is, within
+        # its rounding, one of the requests around the rank.
+        rank = share * (len(values) - 1)
+        around = values[max(0, int(rank) - 1) : int(rank) + 3]
+        assert locust_agrees(exact, theirs) or any(locust_agrees(v, theirs) for v in around), (
+            f"{name}: log {exact:.2f} ms, Locust {theirs} ms (requests around the rank: {around})"
+        )

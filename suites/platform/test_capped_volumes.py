@@ -160,10 +160,17 @@ def test_a_full_volume_refuses_writes_inside_while_the_host_disk_stays_put(
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS ballast (filler text)")
     image_blocks = volume.image.stat().st_blocks
-    host_before = _host_free()
     try:
-        record = disk.fill(manifest.run_id, "postgres")
-        host_after = _host_free()
+        # Other processes on the machine write too: a window in which the host moved by more
+        # than the tolerance is measured again (three tries); the image's own allocated blocks,
+        # checked below, are the exact evidence that the fill took no host disk.
+        for _ in range(3):
+            host_before = _host_free()
+            record = disk.fill(manifest.run_id, "postgres")
+            host_after = _host_free()
+            if abs(host_after - host_before) <= HOST_TOLERANCE:
+                break
+            disk.free_all(manifest.run_id, "postgres")
         assert record.path == volume.fill_path and record.free_bytes == 0, record
         assert record.bytes > 0.8 * PG_DATA_VOLUME_MIB * 2**20, record.describe()
         assert disk.fill_files(manifest.run_id) == [record]

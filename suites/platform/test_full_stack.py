@@ -1,8 +1,8 @@
 """The full local stack (design §3): up healthy in three zones, one failover of each kind, down clean.
 
 The tests share the session's full stack (``full_platform``, the one stack of tier 1). A test that
-kills or pauses members leaves them to :func:`_members_restored`, which runs after every test of
-the module: whatever the test did (or failed half-way through), every member runs again, the run
+kills or pauses members leaves them to the ``full_stack`` fixture, which restores after every test
+of the module: whatever the test did (or failed half-way through), every member runs again, the run
 file's endpoints follow the restarted ones, and the stack is healthy before the next test starts.
 That the full stack goes down clean is checked on a stack of its own, in the nightly tier.
 """
@@ -53,19 +53,13 @@ RESTORE_S = 90.0
 
 
 @pytest.fixture
-def full_stack(full_platform: PlatformRun) -> RunFolder:
-    """The session's full stack."""
-    return full_platform.folder
+def full_stack(full_platform: PlatformRun, docker_client: DockerClient) -> Iterator[RunFolder]:
+    """The session's full stack; after the test, every member running, endpoints current, healthy."""
+    yield full_platform.folder
+    _restore(full_platform.folder, docker_client)
 
 
-@pytest.fixture(autouse=True)
-def _members_restored(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After each test on the shared stack: every member running, endpoints current, healthy."""
-    yield
-    if "full_stack" not in request.fixturenames:
-        return
-    full_stack: RunFolder = request.getfixturevalue("full_stack")
-    docker_client: DockerClient = request.getfixturevalue("docker_client")
+def _restore(full_stack: RunFolder, docker_client: DockerClient) -> None:
     manifest = full_stack.read_manifest()
     for record in manifest.components.values():
         container = docker_client.containers.get(record.container)

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from stormcheck.testing import PlatformRun
 from suites.observability.traffic import IngressTraffic
 
 pytestmark = pytest.mark.e2e
@@ -23,15 +24,15 @@ pytestmark = pytest.mark.e2e
 _TRAFFIC_S = 130.0  # the 2-minute window must hold traffic from its start
 
 
-def test_gate_since_2m_on_a_live_stack_judges_the_log_based_slo(  # type: ignore[no-untyped-def]
-    full_platform,
+def test_gate_since_2m_on_a_live_stack_judges_the_log_based_slo(
+    full_platform: PlatformRun,
 ) -> None:
     env = {
         **os.environ,
-        "STORMCHECK_PROMETHEUS_URL": full_platform.endpoint("prometheus"),
-        "STORMCHECK_LOGSTORE_URL": full_platform.endpoint("opensearch"),
+        "STORMCHECK_PROMETHEUS_URL": full_platform.manifest.endpoint("prometheus"),
+        "STORMCHECK_LOGSTORE_URL": full_platform.manifest.endpoint("opensearch"),
     }
-    with IngressTraffic(full_platform.endpoint("ingress", "api"), max_s=240) as traffic:
+    with IngressTraffic(full_platform.manifest.endpoint("ingress", "api"), max_s=240) as traffic:
         time.sleep(_TRAFFIC_S)  # the traffic must fill the whole window before it is judged
         done = subprocess.run(
             [
