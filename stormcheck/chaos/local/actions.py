@@ -38,7 +38,13 @@ from typing import Any
 from stormcheck.chaos.context import RunHandle, open_run
 from stormcheck.chaos.ledger import new_fault_id
 from stormcheck.chaos.local.roles import DYNAMIC_MEMBERS, resolve
-from stormcheck.chaos.revert import apply_fault, docker_update, nsenter_iptables, rollback
+from stormcheck.chaos.revert import (
+    addresses,
+    apply_fault,
+    docker_update,
+    nsenter_iptables,
+    rollback,
+)
 from stormcheck.chaos.undo import Undo, UndoKind
 from stormcheck.clients.toxiproxy import Stream
 from stormcheck.errors import ConfigError, PlatformError
@@ -202,7 +208,11 @@ def _container_fault(
                 handle,
                 action=action,
                 description=f"{action} {name}",
-                undo=Undo(kind=undo_kind, component=name, params={"container": container.name}),
+                undo=Undo(
+                    kind=undo_kind,
+                    component=name,
+                    params={"container": container.name, "addresses": addresses(container)},
+                ),
                 change=partial(change, container),
                 composes=composes,
             )
@@ -329,7 +339,11 @@ def zone_down(
         for name in members:
             container = handle.container(name)
             if mode == "kill":
-                undo = Undo(kind="start", component=name, params={"container": container.name})
+                undo = Undo(
+                    kind="start",
+                    component=name,
+                    params={"container": container.name, "addresses": addresses(container)},
+                )
                 change: Callable[[], None] = container.kill
             else:
                 address = (container.attrs["NetworkSettings"]["Networks"].get(network) or {}).get(
@@ -732,6 +746,7 @@ def limit_memory(
                         "memory": memory,
                         "memory_swap": swap,
                         "start": True,
+                        "addresses": addresses(container),
                     },
                 ),
                 change=change,
