@@ -16,7 +16,10 @@
 - ``shop_listing``: product listing throughput of one shop replica (a host process from the shop's
   venv, against PostgreSQL and Redis from the catalogue), every request a cache miss after a
   ``FLUSHALL`` (cold) against the same requests again, all cache hits (warm); the ratio is
-  warm RPS / cold RPS.
+  warm RPS / cold RPS;
+- ``experiment_overhead``: ``stormcheck experiment run`` of a no-op experiment against plain
+  ``chaos run`` of the same file on one full stack; fails above 1 s more (see
+  ``benchmarks/experiment_overhead.py``).
 
 Results: ``benchmarks/results/<UTC date>-<name>.json`` with every repetition, medians and ratio.
 """
@@ -36,7 +39,7 @@ import httpx
 import psycopg
 import redis
 
-from benchmarks import load_generator, platform_up, slo_evaluation
+from benchmarks import experiment_overhead, load_generator, platform_up, slo_evaluation
 from benchmarks.record import record
 from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import read_catalogue
@@ -317,6 +320,7 @@ BENCHMARKS = {
     "up_postgres": bench_up_postgres,
     "images_noop": bench_images_noop,
     "shop_listing": bench_shop_listing,
+    "experiment_overhead": experiment_overhead.bench_experiment_overhead,
 }
 
 if __name__ == "__main__":

@@ -81,7 +81,10 @@ def test_a_steady_state_not_met_before_the_method_is_inconclusive_not_a_pass() -
             {
                 "run": [
                     _activity(
-                        "kill-one", "action", "failed", exception=["Traceback", "PlatformError: x\n"]
+                        "kill-one",
+                        "action",
+                        "failed",
+                        exception=["Traceback", "PlatformError: x\n"],
                     )
                 ]
             },
