@@ -65,7 +65,7 @@ def test_plain_chaos_run_with_only_environment_variables_leaves_nothing_behind(
         **os.environ,
         **chaos_env,
         "STORMCHECK_RUN": full_platform.folder.run_id,
-        "STORMCHECK_EXPERIMENT_RECOVERY_WATCH_S": "3",  # compressed further for tier 1
+        "STORMCHECK_EXPERIMENT_RECOVERY_WATCH_S": "10",  # compressed further for tier 1
     }
     done = subprocess.run(
         [
