@@ -335,7 +335,7 @@ def background_load(
     plan = LoadPlan(
         scenario=chosen,
         host=host,
-        duration_s=6 * 3600.0,  # bounded; ends with the experiment
+        duration_s=2 * 3600.0,  # bounded; stopped when the experiment ends
         rate=rate,
         users=users,
     )

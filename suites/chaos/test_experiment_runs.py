@@ -203,3 +203,22 @@ def test_a_failing_action_is_a_harness_error_never_a_pass(
     assert "action 'kill' failed: " in result.reading.reasons[0]
     assert "'no-such-member' is neither a component nor a role" in result.reading.reasons[0]
     assert result.exit_code == 2 and result.diff == ()
+
+
+def test_stormcheck_experiment_run_attaches_keeps_the_journal_and_exits_0_when_it_held(
+    full_platform: PlatformRun, chaos_env: dict[str, str]
+) -> None:
+    from click.testing import CliRunner
+
+    from stormcheck.cli import build_cli
+
+    noop = project_root() / "benchmarks" / "data" / "noop_experiment.yaml"
+    before = set(full_platform.folder.journals_dir.glob("*-noop_experiment.json"))
+    result = CliRunner().invoke(
+        build_cli(), ["experiment", "run", str(noop), "--run", full_platform.folder.run_id]
+    )
+    assert result.exit_code == 0, result.output
+    assert "held: the steady state held before and after the method" in result.output
+    assert "snapshot diff: empty" in result.output
+    (journal,) = set(full_platform.folder.journals_dir.glob("*-noop_experiment.json")) - before
+    assert json.loads(journal.read_text())["stormcheck"]["outcome"] == "held"
