@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.logs",
     "fixtures.observability",
     "fixtures.full_platform",
+    "fixtures.chaos",
 ]

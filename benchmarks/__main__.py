@@ -21,6 +21,10 @@
   ``chaos run`` of the same file on one full stack; fails above 1 s more (see
   ``benchmarks/experiment_overhead.py``).
 
+- ``fault_roundtrip``, ``fault_snapshot``: apply + rollback of each fault action against the bare
+  calls underneath (fails above 3x), and a snapshot of the full stack (fails above 2 s); see
+  ``benchmarks/faults.py``.
+
 Results: ``benchmarks/results/<UTC date>-<name>.json`` with every repetition, medians and ratio.
 """
 
@@ -39,7 +43,7 @@ import httpx
 import psycopg
 import redis
 
-from benchmarks import experiment_overhead, load_generator, platform_up, slo_evaluation
+from benchmarks import experiment_overhead, faults, load_generator, platform_up, slo_evaluation
 from benchmarks.record import record
 from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import read_catalogue
@@ -320,6 +324,8 @@ BENCHMARKS = {
     "up_postgres": bench_up_postgres,
     "images_noop": bench_images_noop,
     "shop_listing": bench_shop_listing,
+    "fault_roundtrip": faults.bench_fault_roundtrip,
+    "fault_snapshot": faults.bench_fault_snapshot,
     "experiment_overhead": experiment_overhead.bench_experiment_overhead,
 }
 

@@ -12,13 +12,17 @@ from docker import DockerClient
 from docker.models.containers import Container
 from docker.types import LogConfig
 
+from stormcheck.chaos.context import RunHandle
+from stormcheck.chaos.snapshot import Snapshot
+from stormcheck.chaos.snapshot import diff as snapshot_diff
+from stormcheck.chaos.snapshot import take as take_snapshot
 from stormcheck.local.component import Component
 from stormcheck.local.platform import RUN_LABEL
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.observability.sink import AlertSink
 from stormcheck.runs import Manifest, RunFolder
 
-__all__ = ["LogPipeline", "MonitoredPlatform", "OpenSearchNode", "PlatformRun"]
+__all__ = ["FaultBench", "LogPipeline", "MonitoredPlatform", "OpenSearchNode", "PlatformRun"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +104,17 @@ class LogPipeline:
                 config={"labels": "stormcheck.run,stormcheck.role,stormcheck.zone"},
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FaultBench:
+    """A run to break in a test: its handle, the configuration activities take, and the state
+    before the test (the fixture rolls back what the test still holds, by construction)."""
+
+    handle: RunHandle
+    configuration: dict[str, str]
+    before: Snapshot
+
+    def diff(self) -> list[str]:
+        """What differs now from the state before the test (empty: nothing left behind)."""
+        return snapshot_diff(self.before, take_snapshot(self.handle))

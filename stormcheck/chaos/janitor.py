@@ -2,8 +2,10 @@
 
 Three sweeps, in order:
 
-1. **the ledgers**: every live fault whose holder (pid, process start time, boot id) is gone is
-   undone and settled — a holder that lives is never touched;
+1. **the ledgers** — of the runs under the settings' runs folder, and of every run whose
+   containers name their folder (label ``stormcheck.folder``): every live fault whose holder
+   (pid, process start time, boot id) is gone is undone and settled; a holder that lives is
+   never touched, whichever runs folder the janitor was started for;
 2. **a scan by label and state** of every run's containers, for what no ledger names (e.g. the
    run folder, and its ledger, was deleted while a fault was on): paused containers,
    CPU or memory limits that differ from the registry's declaration, iptables rules a fault
@@ -24,6 +26,7 @@ import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker.errors
 from docker import DockerClient
@@ -37,10 +40,10 @@ from stormcheck.errors import BackendError, PlatformError, StormcheckError
 from stormcheck.load.ownership import orphan_generators, process_alive, stale_cgroups
 from stormcheck.local import disk
 from stormcheck.local.component import Component
-from stormcheck.local.platform import find_run_resources
+from stormcheck.local.platform import FOLDER_LABEL, find_run_resources
 from stormcheck.local.session import runs_dir
 from stormcheck.local.stacks import STACK_COMPONENTS, components_for
-from stormcheck.runs import Lease, list_runs
+from stormcheck.runs import Lease, RunFolder, list_runs
 from stormcheck.settings import Settings
 from stormcheck.waiting import NotYet, poll_until
 
@@ -69,14 +72,25 @@ class Finding:
 # --- 1. the ledgers ---------------------------------------------------------------------------
 
 
+def _run_folders(settings: Settings, client: DockerClient) -> list[RunFolder]:
+    """Every run folder to look at: those under the settings' runs folder, and those the run
+    labels on this engine's containers name (runs started from another runs folder)."""
+    found = {folder.root.resolve(): folder for folder in list_runs(runs_dir(settings))}
+    for container in client.containers.list(all=True, filters={"label": FOLDER_LABEL}):
+        path = Path(container.labels[FOLDER_LABEL])
+        if (path / "manifest.json").is_file():
+            found.setdefault(path.resolve(), RunFolder(path))
+    return sorted(found.values(), key=lambda folder: folder.run_id)
+
+
 def _ledger_sweep(
-    settings: Settings, *, dry_run: bool
+    settings: Settings, client: DockerClient, *, dry_run: bool
 ) -> tuple[list[Finding], dict[str, set[str]]]:
     """Dead holders' faults undone; and, per run, the components the scan must leave alone
     (under a live holder's fault, or, in a dry run, already listed here)."""
     findings: list[Finding] = []
     held: dict[str, set[str]] = {}
-    for folder in list_runs(runs_dir(settings)):
+    for folder in _run_folders(settings, client):
         ledger = Ledger(folder)
         if not ledger.path.exists():
             continue
@@ -272,7 +286,7 @@ def end_generators(grace_s: float = _GENERATOR_GRACE_S, *, dry_run: bool = False
 
 def sweep(settings: Settings, client: DockerClient, *, dry_run: bool = False) -> list[Finding]:
     """The three sweeps (see the module's documentation); what was found, in order."""
-    findings, held = _ledger_sweep(settings, dry_run=dry_run)
+    findings, held = _ledger_sweep(settings, client, dry_run=dry_run)
     findings += _scan(client, held, dry_run=dry_run)
     findings += [
         Finding("", f"load generator pid {pid} (its owner is gone)", not dry_run)

@@ -32,8 +32,6 @@ __all__ = [
     "rollback",
 ]
 
-_MAX_RULE_COPIES = 16  # a rule inserted twice (an action retried) is deleted as often
-
 
 class AppliedFault(dict[str, object]):
     """What an action returns to Chaos Toolkit (and the journal): JSON-ready, one per fault."""
@@ -144,9 +142,9 @@ def _iptables(handle: RunHandle, undo: Undo) -> None:
         return  # a stopped container's namespace, and its rules, are gone
     pid = int(container.attrs["State"]["Pid"])
     for rule in undo.params["rules"]:
-        for _ in range(_MAX_RULE_COPIES):
-            if nsenter_iptables(pid, ["-D", *rule]).returncode != 0:
-                break  # no (more) such rule
+        # each rule carries its fault's own tag and is inserted once: one delete undoes it, and
+        # a delete of a rule that is not there (never applied, or undone already) only fails
+        nsenter_iptables(pid, ["-D", *rule])
 
 
 def _limits(handle: RunHandle, undo: Undo) -> None:

@@ -6,7 +6,8 @@ network namespace (read from the host with ``nsenter``, not ``docker exec``) and
 tagged, Toxiproxy's proxies and toxics, the fill files on capped data volumes, the Patroni and
 Sentinel roles (compared as a multiset: which member leads may change, how many lead may not),
 and load generators whose owner is gone. Published host ports change on every restart and are not
-part of it. :func:`diff` explains every difference in one line.
+part of it; nor is the address of a container that was restarted (Docker assigns a new one, as a
+replaced instance gets one) — the networks it is attached to are. :func:`diff` explains every difference in one line.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class ContainerState:
     memory: int
     memory_swap: int
     networks: tuple[tuple[str, str], ...]  # (network, address)
+    started_at: str = ""  # when its process last started (a restart gets a new address)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +99,7 @@ def _container_state(container: docker.models.containers.Container) -> Container
         memory=int(host.get("Memory") or 0),
         memory_swap=int(host.get("MemorySwap") or 0),
         networks=tuple(sorted((n, str(v.get("IPAddress") or "")) for n, v in networks.items())),
+        started_at=str(state.get("StartedAt") or ""),
     )
 
 
@@ -212,7 +215,13 @@ def diff(before: Snapshot, after: Snapshot) -> list[str]:
     for name in sorted(old.keys() & new.keys()):
         a, b = old[name], new[name]
         for item in fields(ContainerState):
-            if item.name in ("name", "oom_killed"):
+            if item.name in ("name", "oom_killed", "started_at"):
+                continue
+            if item.name == "networks" and a.started_at != b.started_at:
+                # Docker gives a restarted container a new address, as a replaced instance gets
+                # one: only the networks it is attached to must be the same
+                if [n for n, _ in a.networks] != [n for n, _ in b.networks]:
+                    lines.append(f"container {name}: networks {a.networks!r} -> {b.networks!r}")
                 continue
             if getattr(a, item.name) != getattr(b, item.name):
                 lines.append(

@@ -35,6 +35,7 @@ from stormcheck.runs import ComponentRecord, Lease, Manifest, RunFolder
 from stormcheck.timeline import EventKind, now_ms
 
 __all__ = [
+    "FOLDER_LABEL",
     "RUN_LABEL",
     "ComponentHealth",
     "RunResources",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 RUN_LABEL = "stormcheck.run"
+# where the run's folder (run file, ledger) is: a janitor from any runs folder finds the ledger
+FOLDER_LABEL = "stormcheck.folder"
 _LOG_LABELS = "stormcheck.run,stormcheck.role,stormcheck.zone"
 
 
@@ -148,6 +151,8 @@ def docker_containers_dir(client: DockerClient) -> str:
 def _create(
     client: DockerClient,
     network_name: str,
+    *,
+    folder: RunFolder,
     manifest: Manifest,
     component: Component,
     image: str,
@@ -156,7 +161,11 @@ def _create(
     labels = _labels(
         run_id,
         manifest.lease,
-        **{"stormcheck.role": component.role, "stormcheck.zone": component.zone},
+        **{
+            "stormcheck.role": component.role,
+            "stormcheck.zone": component.zone,
+            FOLDER_LABEL: str(folder.root.resolve()),
+        },
     )
     mounts = {}
     for path, suffix in component.volumes.items():
@@ -251,7 +260,12 @@ def start_platform(
                 component = item[0]
                 progress(f"starting {component.name} ({images[component.role]})")
                 container = _create(
-                    client, network.name, manifest, component, images[component.role]
+                    client,
+                    network.name,
+                    folder=folder,
+                    manifest=manifest,
+                    component=component,
+                    image=images[component.role],
                 )
                 network.reload()
                 endpoints = _endpoints(container, component)

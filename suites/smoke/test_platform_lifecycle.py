@@ -203,3 +203,52 @@ def test_run_judges_the_platform_and_cleans_up(tmp_path: Path, docker_client: Do
     assert overall["name"] == "main job" and overall["outcome"] == "pass"
     assert {v["name"] for v in verdicts[:-1]} >= {"ready/postgres", "healthy/postgres"}
     assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+
+
+def _as_version_1(folder: RunFolder, fixture: Path) -> str:
+    """Rewrite a live run's file as the code before run-file versions wrote it (the shape of
+    ``suites/self/data/run-file-v1.json``): no ``format``, plain component objects, the
+    generated password inside the DSN, no credentials file. Returns the password."""
+    manifest = folder.read_manifest()
+    shape = json.loads(fixture.read_text(encoding="utf-8"))
+    old = {key: value for key, value in manifest.to_dict().items() if key in shape}
+    old["components"] = {
+        name: {
+            "role": record.role,
+            "zone": record.zone,
+            "image": record.image,
+            "container": record.container,
+            "endpoints": manifest.endpoints(name),  # with the password, as version 1 kept it
+            "ready_s": record.ready_s,
+        }
+        for name, record in manifest.components.items()
+    }
+    assert set(old) == set(shape) and "format" not in old
+    folder.manifest_path.write_text(json.dumps(old, indent=2, sort_keys=True), encoding="utf-8")
+    folder.remove_credentials()
+    return str(psycopg.conninfo.conninfo_to_dict(manifest.endpoint("postgres"))["password"])
+
+
+def test_a_version_1_run_file_is_shown_by_status_and_taken_down(
+    tmp_path: Path, docker_client: DockerClient
+) -> None:
+    _cli(tmp_path, "up", "--only", "postgres")
+    run_id = _run_id(tmp_path)
+    folder = RunFolder(tmp_path / run_id)
+    try:
+        password = _as_version_1(
+            folder, Path(__file__).parents[1] / "self" / "data" / "run-file-v1.json"
+        )
+        assert password in folder.manifest_path.read_text()
+        status = _cli(tmp_path, "status", run_id, "--json")
+        report = json.loads(status.stdout)
+        assert report["healthy"] is True, report  # the SQL check used the DSN the file carries
+        assert password not in status.stdout
+    except BaseException:
+        _cli(tmp_path, "down", run_id, check=False)
+        raise
+    _cli(tmp_path, "down", run_id)
+    assert _labelled(docker_client, run_id) == {"containers": [], "networks": [], "volumes": []}
+    written = folder.manifest_path.read_text()
+    assert json.loads(written)["state"] == "down" and json.loads(written)["format"] == 2
+    assert password not in written and not folder.credentials_path.exists()
