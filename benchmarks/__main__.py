@@ -16,7 +16,10 @@
 - ``shop_listing``: product listing throughput of one shop replica (a host process from the shop's
   venv, against PostgreSQL and Redis from the catalogue), every request a cache miss after a
   ``FLUSHALL`` (cold) against the same requests again, all cache hits (warm); the ratio is
-  warm RPS / cold RPS.
+  warm RPS / cold RPS;
+- ``experiment_overhead``: ``stormcheck experiment run`` of a no-op experiment against plain
+  ``chaos run`` of the same file on one full stack; fails above 1 s more (see
+  ``benchmarks/experiment_overhead.py``).
 
 - ``fault_roundtrip``, ``fault_snapshot``: apply + rollback of each fault action against the bare
   calls underneath (fails above 3x), and a snapshot of the full stack (fails above 2 s); see
@@ -40,7 +43,7 @@ import httpx
 import psycopg
 import redis
 
-from benchmarks import faults, load_generator, platform_up, slo_evaluation
+from benchmarks import experiment_overhead, faults, load_generator, platform_up, slo_evaluation
 from benchmarks.record import record
 from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import read_catalogue
@@ -323,6 +326,7 @@ BENCHMARKS = {
     "shop_listing": bench_shop_listing,
     "fault_roundtrip": faults.bench_fault_roundtrip,
     "fault_snapshot": faults.bench_fault_snapshot,
+    "experiment_overhead": experiment_overhead.bench_experiment_overhead,
 }
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from stormcheck.timeline import EventKind, now_ms
 
 __all__ = [
     "AppliedFault",
+    "addresses",
     "apply_fault",
     "docker_update",
     "nsenter_iptables",
@@ -79,6 +80,30 @@ def _container(handle: RunHandle, undo: Undo) -> docker.models.containers.Contai
     return container
 
 
+def addresses(container: docker.models.containers.Container) -> dict[str, str]:
+    """The container's address on each network (for an undo that starts it again)."""
+    networks = container.attrs["NetworkSettings"].get("Networks") or {}
+    return {name: str(v["IPAddress"]) for name, v in networks.items() if v.get("IPAddress")}
+
+
+def _keep_addresses(
+    handle: RunHandle, container: docker.models.containers.Container, undo: Undo
+) -> None:
+    """Give a stopped container the addresses it had: Docker hands a restarted container any free
+    address, so members killed together come back with each other's (Redis and Sentinel announce
+    the address they started with)."""
+    recorded = undo.params.get("addresses") or {}
+    networks = container.attrs["NetworkSettings"].get("Networks") or {}
+    for network, address in recorded.items():
+        pinned = ((networks.get(network) or {}).get("IPAMConfig") or {}).get("IPv4Address")
+        if pinned == address:
+            continue
+        net = handle.client.networks.get(network)
+        if network in networks:
+            net.disconnect(container, force=True)
+        net.connect(container, ipv4_address=str(address), aliases=[undo.component])
+
+
 def _start(handle: RunHandle, undo: Undo) -> None:
     container = _container(handle, undo)
     if container is None:
@@ -86,6 +111,7 @@ def _start(handle: RunHandle, undo: Undo) -> None:
     if container.status == "paused":
         container.unpause()
     elif container.status != "running":
+        _keep_addresses(handle, container, undo)
         container.start()
     if undo.params.get("wait", True):
         handle.wait_back_in_role(undo.component)

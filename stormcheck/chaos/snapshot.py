@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import docker.errors
@@ -179,19 +180,23 @@ def _fill_files(handle: RunHandle) -> tuple[str, ...]:
 
 
 def take(handle: RunHandle) -> Snapshot:
-    """The run's state now."""
+    """The run's state now (each container's namespace and each service read in parallel)."""
     containers = _containers(handle)
-    rules = [r for r in (_netns_rules(c) for c in containers) if r is not None]
-    return Snapshot(
-        run_id=handle.folder.run_id,
-        containers=tuple(_container_state(c) for c in containers),
-        iptables=tuple(rules),
-        proxies=_proxies(handle),
-        fill_files=_fill_files(handle),
-        patroni_roles=_patroni_roles(handle),
-        redis_roles=_redis_roles(handle),
-        orphan_generators=tuple(sorted(orphan_generators())),
-    )
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        proxies = pool.submit(_proxies, handle)
+        patroni = pool.submit(_patroni_roles, handle)
+        redis_roles = pool.submit(_redis_roles, handle)
+        rules = [r for r in pool.map(_netns_rules, containers) if r is not None]
+        return Snapshot(
+            run_id=handle.folder.run_id,
+            containers=tuple(_container_state(c) for c in containers),
+            iptables=tuple(rules),
+            proxies=proxies.result(),
+            fill_files=_fill_files(handle),
+            patroni_roles=patroni.result(),
+            redis_roles=redis_roles.result(),
+            orphan_generators=tuple(sorted(orphan_generators())),
+        )
 
 
 def _by_name[T](items: tuple[T, ...], key: Callable[[T], str]) -> dict[str, T]:

@@ -238,8 +238,9 @@ def run_load(
     *,
     request_log: Path | None = None,
     progress: Progress = lambda _line: None,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
-    """Run ``plan`` to its end (or Ctrl-C) and return what it measured.
+    """Run ``plan`` to its end (or Ctrl-C, or until ``stop`` is set) and return what it measured.
 
     The request log goes to ``request_log`` (default ``output_dir/requests.jsonl``); Locust's CSV
     stats, its output and the CPU report go to ``output_dir``. Raises :class:`ConfigError` for a
@@ -300,6 +301,9 @@ def run_load(
             meter.start()
             if web_url:
                 progress(f"Locust web UI: {web_url}")
+            while stop is not None and processes[0].poll() is None:
+                if stop.wait(0.5):  # stopped early (from another thread): Locust ends in order
+                    _terminate(processes, _STOP_GRACE_S)
             exit_code = processes[0].wait()
             _terminate(processes[1:], _STOP_GRACE_S)
         except KeyboardInterrupt:

@@ -13,7 +13,7 @@ import pytest
 from chaoslib.discovery.discover import discover_activities
 
 from stormcheck.chaos.ledger import FaultConflictError, Ledger, LedgerEntry
-from stormcheck.chaos.local import actions, probes
+from stormcheck.chaos.local import actions, probes, traffic
 from stormcheck.chaos.local.actions import FaultInputError
 from stormcheck.chaos.snapshot import ContainerState, NetnsRules, ProxyState, Snapshot, diff
 from stormcheck.chaos.undo import Undo
@@ -23,7 +23,9 @@ from stormcheck.runs import Lease, RunFolder
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize(("module", "kind"), [(actions, "action"), (probes, "probe")])
+@pytest.mark.parametrize(
+    ("module", "kind"), [(actions, "action"), (probes, "probe"), (traffic, "action")]
+)
 def test_chaoslib_discovers_every_activity_with_its_arguments(module: Any, kind: str) -> None:
     found = {a["name"]: a for a in discover_activities(module.__name__, kind)}
     assert set(found) == set(module.__all__)
@@ -32,7 +34,7 @@ def test_chaoslib_discovers_every_activity_with_its_arguments(module: Any, kind:
         listed = [a["name"] for a in found[name]["arguments"]]
         assert listed == list(signature.parameters), name  # none is keyword-only, none dropped
         assert found[name]["doc"], f"{name} has no documentation"
-    if kind == "action":  # real types, not the strings of postponed annotations
+    if module is actions:  # real types, not the strings of postponed annotations
         types = {a["name"]: a.get("type") for a in found["add_latency"]["arguments"]}
         assert types["link"] == "string" and types["latency_ms"] == "integer", types
 

@@ -14,9 +14,11 @@ stormcheck.chaos.local.actions, func: kill}``) and Python calls them directly. E
   until its rollback (``undo_<action>``), which undoes the live faults of that action this process
   holds, newest first, and is idempotent.
 
-Targets: ``target`` names a component (``shop-2``) or a role (``shop``); for a role, ``share`` of
-its members (at most that share, at least one) are chosen by a random generator seeded with
-``seed`` (drawn and returned when not given).
+Targets: ``target`` names a component (``shop-2``), a role (``shop``), or the member that holds a
+role now (``postgres-primary``: Patroni's leader; ``redis-master``: the Sentinels' master); for a
+role, ``share`` of its members (at most that share, at least one) are chosen by a random
+generator seeded with ``seed`` (drawn and returned when not given). ``partition`` and
+``fill_disk`` take ``postgres-primary`` as ``member`` too.
 
 This module is written without ``from __future__ import annotations`` so that chaoslib's
 discovery reads real types, and every parameter is positional-or-keyword (discovery drops
@@ -35,7 +37,14 @@ from typing import Any
 
 from stormcheck.chaos.context import RunHandle, open_run
 from stormcheck.chaos.ledger import new_fault_id
-from stormcheck.chaos.revert import apply_fault, docker_update, nsenter_iptables, rollback
+from stormcheck.chaos.local.roles import DYNAMIC_MEMBERS, resolve
+from stormcheck.chaos.revert import (
+    addresses,
+    apply_fault,
+    docker_update,
+    nsenter_iptables,
+    rollback,
+)
 from stormcheck.chaos.undo import Undo, UndoKind
 from stormcheck.clients.toxiproxy import Stream
 from stormcheck.errors import ConfigError, PlatformError
@@ -130,6 +139,8 @@ def _selection(target: Any, share: Any, seed: Any) -> tuple[str, float, int]:
 def _targets(handle: RunHandle, target: str, share: float, seed: int) -> tuple[list[str], int]:
     """The components ``target`` names (one component, or ``share`` of a role's members)."""
     manifest = handle.manifest()
+    if target in DYNAMIC_MEMBERS:
+        return [resolve(handle, target)], seed
     if target in manifest.components:
         return [target], seed
     members = sorted(n for n, r in manifest.components.items() if r.role == target)
@@ -197,7 +208,11 @@ def _container_fault(
                 handle,
                 action=action,
                 description=f"{action} {name}",
-                undo=Undo(kind=undo_kind, component=name, params={"container": container.name}),
+                undo=Undo(
+                    kind=undo_kind,
+                    component=name,
+                    params={"container": container.name, "addresses": addresses(container)},
+                ),
                 change=partial(change, container),
                 composes=composes,
             )
@@ -324,7 +339,11 @@ def zone_down(
         for name in members:
             container = handle.container(name)
             if mode == "kill":
-                undo = Undo(kind="start", component=name, params={"container": container.name})
+                undo = Undo(
+                    kind="start",
+                    component=name,
+                    params={"container": container.name, "addresses": addresses(container)},
+                )
                 change: Callable[[], None] = container.kill
             else:
                 address = (container.attrs["NetworkSettings"]["Networks"].get(network) or {}).get(
@@ -552,6 +571,7 @@ def partition(
     handle = open_run(configuration)
     try:
         manifest = handle.manifest()
+        member = resolve(handle, member)
         if member not in manifest.components:
             raise FaultInputError(
                 f"member: expected a component of run {manifest.run_id}, got {member!r}"
@@ -726,6 +746,7 @@ def limit_memory(
                         "memory": memory,
                         "memory_swap": swap,
                         "start": True,
+                        "addresses": addresses(container),
                     },
                 ),
                 change=change,
@@ -754,6 +775,7 @@ def fill_disk(
     handle = open_run(configuration)
     try:
         manifest = handle.manifest()
+        member = resolve(handle, member)
         volumes = {v.component for v in find_capped_volumes(manifest.run_id)}
         if member not in volumes:
             raise FaultInputError(

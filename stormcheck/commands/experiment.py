@@ -1,0 +1,195 @@
+"""``stormcheck experiment list | validate | run``: the fault catalogue as Chaos Toolkit experiments."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from stormcheck.commands import CliState, pass_state
+from stormcheck.commands.janitor import run_janitor
+from stormcheck.errors import ConfigError, PlatformError
+from stormcheck.paths import project_root
+from stormcheck.runs import RunFolder
+
+__all__ = ["COMMANDS"]
+
+DEFAULT_DIR = Path("experiments") / "local"
+
+
+def _folder(directory: Path | None) -> Path:
+    return directory or project_root() / DEFAULT_DIR
+
+
+def _variables(values: tuple[str, ...]) -> dict[str, Any]:
+    from chaoslib import convert_vars
+
+    try:
+        return dict(convert_vars(list(values)))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{exc} (expected KEY=VALUE or KEY:int=VALUE)", param_hint="--var"
+        ) from None
+
+
+def _sink_hosted_elsewhere(folder: RunFolder) -> str | None:
+    """The run's webhook URL when another process already listens there (a test session, another
+    command): its sink is left alone rather than Alertmanager taken from it."""
+    from stormcheck.local.delivery import recorded_webhook
+
+    url = recorded_webhook(folder.read_manifest())
+    parts = urlsplit(url or "")
+    if not url or not parts.hostname or not parts.port:
+        return None
+    with socket.socket() as probe:
+        try:
+            probe.bind((parts.hostname, parts.port))
+        except OSError as exc:
+            return url if exc.errno == errno.EADDRINUSE else None
+    return None
+
+
+@click.group()
+def experiment() -> None:
+    """The fault catalogue: Chaos Toolkit experiments against the local platform."""
+
+
+@experiment.command(name="list")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path))
+def list_command(directory: Path | None) -> None:
+    """Every experiment file with the question it answers and its tags."""
+    from stormcheck.chaos.experiment_file import experiment_files, read_experiment
+
+    for path in experiment_files(_folder(directory)):
+        found = read_experiment(path)
+        click.echo(f"{path.stem:28} {found.title}")
+        click.echo(f"{'':28}   tags: {', '.join(found.tags)}")
+
+
+@experiment.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Check experiment FILES (default: the catalogue): Chaos Toolkit's validation and the
+    catalogue's rules, one located line per problem; exit 1 when any."""
+    from stormcheck.chaos.experiment import chaoslib_problems
+    from stormcheck.chaos.experiment_file import (
+        check_experiment,
+        experiment_files,
+        read_experiment,
+    )
+
+    paths = list(files) or experiment_files(_folder(None))
+    problems: list[str] = []
+    for path in paths:
+        found = check_experiment(path)
+        if not found:
+            found = chaoslib_problems(read_experiment(path).document, path)
+        problems += found
+    for line in problems:
+        click.echo(line, err=True)
+    click.echo(f"{len(paths)} experiment(s), {len(problems)} problem(s)")
+    ctx.exit(1 if problems else 0)
+
+
+@experiment.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--run", "run_id", help="Attach to this run (default: start a full stack).")
+@click.option("--load", "load_scenario", help="Drive this load scenario during the experiment.")
+@click.option("--rate", type=float, default=10.0, show_default=True, help="Load: arrivals/s.")
+@click.option("--users", type=int, default=5, show_default=True, help="Load: closed-model users.")
+@click.option("--seed", type=int, help="Seed for every action that chooses targets.")
+@click.option("--replay", "replay_id", help="Rerun what this earlier run did (targets, seeds).")
+@click.option("--var", "var", multiple=True, metavar="KEY[:TYPE]=VALUE", help="Configuration.")
+@click.option(
+    "--settle", type=float, default=30.0, show_default=True, help="Seconds to settle after."
+)
+@pass_state
+@click.pass_context
+def run(  # noqa: PLR0917 - click passes each option as a parameter
+    ctx: click.Context,
+    state: CliState,
+    file: Path,
+    run_id: str | None,
+    load_scenario: str | None,
+    rate: float,
+    users: int,
+    seed: int | None,
+    replay_id: str | None,
+    var: tuple[str, ...],
+    settle: float,
+) -> None:
+    """Run the experiment in FILE; exit 0 held (snapshot diff empty), 1 deviated (or the platform
+    was not left as found), 2 not measured (not ready, a probe that could not measure, an action
+    or rollback that failed)."""
+    import dataclasses
+
+    from stormcheck.chaos.experiment import background_load, run_experiment_file
+    from stormcheck.chaos.experiment_file import check_experiment
+    from stormcheck.load.scenarios import scenario
+    from stormcheck.local.delivery import host_sink
+    from stormcheck.local.engine import connect
+    from stormcheck.local.session import bring_down, bring_up, runs_dir
+    from stormcheck.runs import find_run
+
+    settings = state.settings()
+    variables = _variables(var)
+    problems = check_experiment(file)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    if load_scenario is not None:
+        scenario(load_scenario)  # refused before anything starts
+    replay = find_run(runs_dir(settings), replay_id) if replay_id else None
+    run_janitor(settings, echo=click.echo)
+    owned = run_id is None
+    if owned:
+        full = dataclasses.replace(settings, stack="full")
+        folder, _ = bring_up(full, owner="process", progress=click.echo)
+    else:
+        folder = find_run(runs_dir(settings), run_id)
+    try:
+        with contextlib.ExitStack() as stack:
+            client = connect()
+            stack.callback(client.close)
+            hosted = _sink_hosted_elsewhere(folder)
+            if hosted:
+                click.echo(f"alert sink: hosted by another process at {hosted}; left there")
+            else:
+                try:
+                    sink = host_sink(client, folder)
+                    stack.callback(sink.stop)
+                    click.echo(f"alert sink: {sink.url}")
+                except PlatformError as exc:
+                    click.echo(f"no alert sink: {exc}")
+            if load_scenario is not None:
+                stack.enter_context(
+                    background_load(
+                        folder, load_scenario, rate=rate, users=users, progress=click.echo
+                    )
+                )
+                time.sleep(10.0)  # the load reaches its rate before the steady state is probed
+            result = run_experiment_file(
+                file,
+                folder,
+                settings,
+                variables=variables,
+                seed=seed,
+                replay=replay,
+                settle_s=settle,
+                progress=click.echo,
+            )
+    finally:
+        if owned:
+            bring_down(settings, folder)
+    click.echo(result.explain())
+    click.echo(f"journal: {result.journal_path} ({result.seconds:.1f} s)")
+    ctx.exit(result.exit_code)
+
+
+COMMANDS = (experiment,)
