@@ -21,19 +21,22 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
 from stormcheck.errors import BackendError, NotReadyError, PlatformError
 from stormcheck.local.component import Component
-from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import LogQuery
 from stormcheck.logstore.template import TEMPLATE_NAME, read_index_template
 from stormcheck.runs import Manifest
 from stormcheck.timeline import now_ms
 from stormcheck.verdict import Window
 from stormcheck.waiting import NotYet, poll_until
+
+if TYPE_CHECKING:
+    from stormcheck.logstore.opensearch_backend import OpenSearchStore
 
 __all__ = [
     "LOG_ROLES",
@@ -144,6 +147,9 @@ def prepare_log_store(manifest: Manifest, *, timeout_s: float = 30.0) -> OpenSea
             f"run {manifest.run_id} has no opensearch component: its log store cannot be prepared"
         )
     url = manifest.endpoint("opensearch")
+    # imported here: the search client costs half a second of every CLI start otherwise
+    from stormcheck.logstore.opensearch_backend import OpenSearchStore
+
     store = OpenSearchStore(url)
     try:
         store.put_index_template(TEMPLATE_NAME, read_index_template())

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import psycopg
-import redis
 import requests
 
 from stormcheck.errors import NotReadyError
@@ -36,6 +34,8 @@ def sql_ready(endpoint: str, *, writable: bool | None = None) -> ReadyCheck:
     """``select 1`` answers; with ``writable``, the server is (or is not) out of recovery."""
 
     def check(endpoints: Mapping[str, str]) -> None:
+        import psycopg
+
         try:
             with psycopg.connect(endpoints[endpoint], connect_timeout=2) as conn:
                 row = conn.execute("select pg_is_in_recovery()").fetchone()
@@ -48,6 +48,8 @@ def sql_ready(endpoint: str, *, writable: bool | None = None) -> ReadyCheck:
 
 
 def postgres_ready(endpoints: Mapping[str, str]) -> None:
+    import psycopg
+
     try:
         with psycopg.connect(endpoints["postgres"], connect_timeout=2) as conn:
             conn.execute("select 1").fetchone()
@@ -56,6 +58,8 @@ def postgres_ready(endpoints: Mapping[str, str]) -> None:
 
 
 def _redis_info(url: str) -> dict[str, object]:
+    import redis
+
     try:
         return dict(redis.Redis.from_url(url, socket_timeout=2).info("replication"))
     except redis.RedisError as exc:
@@ -63,6 +67,8 @@ def _redis_info(url: str) -> dict[str, object]:
 
 
 def redis_ready(endpoints: Mapping[str, str]) -> None:
+    import redis
+
     try:
         if not redis.Redis.from_url(endpoints["redis"], socket_timeout=2).ping():
             raise NotReadyError("PING got no PONG")
@@ -87,6 +93,8 @@ def sentinel_ready(*, peers: int) -> ReadyCheck:
     """The Sentinel names a master and knows ``peers`` other Sentinels (then the quorum holds)."""
 
     def check(endpoints: Mapping[str, str]) -> None:
+        import redis
+
         try:
             client = redis.Redis.from_url(endpoints["sentinel"], socket_timeout=2)
             master = client.sentinel_get_master_addr_by_name(
