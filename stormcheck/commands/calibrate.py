@@ -6,6 +6,7 @@ import click
 
 from stormcheck.commands import CliState, pass_state
 from stormcheck.load.cpu import CpuBudget
+from stormcheck.load.scenarios import load_target, scenario
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.local.session import runs_dir
 from stormcheck.runs import find_run
@@ -15,8 +16,11 @@ __all__ = ["COMMANDS"]
 
 @click.command(name="calibrate")
 @click.argument("run_id", required=False)
-@click.option("--component", default="shop-1", show_default=True)
-@click.option("--endpoint", default="api", show_default=True)
+@click.option(
+    "--component",
+    help="Where the load goes (default: the ingress when the run has one, else shop-1).",
+)
+@click.option("--endpoint", help="The component's endpoint (default: api).")
 @click.option("--start-rate", type=float, default=10.0, show_default=True)
 @click.option("--max-rate", type=float, default=1000.0, show_default=True)
 @click.option("--step-seconds", type=float, default=10.0, show_default=True)
@@ -27,8 +31,8 @@ __all__ = ["COMMANDS"]
 def calibrate_command(  # noqa: PLR0917 - click passes each option as a parameter
     state: CliState,
     run_id: str | None,
-    component: str,
-    endpoint: str,
+    component: str | None,
+    endpoint: str | None,
     start_rate: float,
     max_rate: float,
     step_seconds: float,
@@ -40,7 +44,12 @@ def calibrate_command(  # noqa: PLR0917 - click passes each option as a paramete
     from stormcheck.load.calibrate import calibrate, store_calibration
 
     folder = find_run(runs_dir(state.settings()), run_id)
-    host = folder.read_manifest().endpoint(component, endpoint)
+    manifest = folder.read_manifest()
+    # as users come, and as `stormcheck load` reads the capacity back
+    entry, entry_endpoint = load_target(scenario("shop-open"), manifest.components)
+    component = component or entry
+    host = manifest.endpoint(component, endpoint or entry_endpoint)
+    click.echo(f"calibrating through {component}: {host}")
     result = calibrate(
         host,
         folder.root / "calibration",

@@ -5,13 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from stormcheck.commands import CliState, pass_state
 from stormcheck.commands.janitor import run_janitor
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget
 from stormcheck.load.runner import LoadPlan, run_load
-from stormcheck.load.scenarios import PATTERN_NAMES, SCENARIOS, scenario
+from stormcheck.load.scenarios import (
+    PATTERN_NAMES,
+    SCENARIOS,
+    load_target,
+    refuse_foreign_options,
+    scenario,
+)
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.local.session import runs_dir
 from stormcheck.runs import find_run
@@ -21,6 +28,18 @@ from stormcheck.verdict import gate_exit_code
 __all__ = ["COMMANDS"]
 
 EXIT_INTERRUPTED = 130
+
+
+def _given(ctx: click.Context) -> list[str]:
+    """The options the user set (not left at their defaults), as the command line spells them."""
+    return [
+        param.opts[0]
+        for param in ctx.command.params
+        if isinstance(param, click.Option)
+        and param.name
+        and ctx.get_parameter_source(param.name)
+        in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    ]
 
 
 @click.command(name="load")
@@ -73,17 +92,20 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
     """Run a load SCENARIO against a run; exit 0 pass, 1 fail, 2 inconclusive, 130 on Ctrl-C."""
     from stormcheck.load.calibrate import read_capacity
 
+    chosen = scenario(scenario_name)
+    refuse_foreign_options(chosen, _given(ctx))
     settings = state.settings()
     folder = find_run(runs_dir(settings), run_id)
     run_janitor(settings, echo=click.echo)  # no orphaned generator loads the platform beside it
-    chosen = scenario(scenario_name)
     manifest = folder.read_manifest()
-    host = manifest.endpoint(chosen.component, chosen.endpoint)
+    component, endpoint = load_target(chosen, manifest.components)
+    host = manifest.endpoint(component, endpoint)
+    click.echo(f"load {chosen.name} ({chosen.model} model) through {component}: {host}")
     if chosen.model == "open" and rate is None:
-        capacity = read_capacity(folder, chosen.component)
+        capacity = read_capacity(folder, component)
         if not capacity:
             raise ConfigError(
-                f"run {folder.run_id} has no calibrated capacity for {chosen.component}: "
+                f"run {folder.run_id} has no calibrated capacity for {component}: "
                 "give --rate or run `stormcheck calibrate` first"
             )
         rate = round(capacity * share, 1)
@@ -106,7 +128,7 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
         raise ConfigError(f"stormcheck load: {exc}") from None
     stats_dir = output or folder.root / "load"
     request_log = output / "requests.jsonl" if output else folder.requests_path
-    folder.timeline.record(EventKind.LOAD_START, chosen.name, host=host)
+    folder.timeline.record(EventKind.LOAD_START, chosen.name, host=host, target=component)
     result = run_load(plan, stats_dir, request_log=request_log, progress=click.echo)
     folder.timeline.record(
         EventKind.LOAD_END,

@@ -1,10 +1,15 @@
 """The load scenarios: each locustfile of ``load/``, its load model and the endpoint it targets.
 
-A module-level registry (a self-test checks it matches the files on disk).
+A module-level registry (a self-test checks it matches the files on disk). Load reaches a run
+the way users do: through its ingress when it has one (:func:`load_target`); a scenario's own
+component (an API replica) is the target only on a stack without an ingress. Each load model
+reads its own options (:data:`MODEL_OPTIONS`); :func:`refuse_foreign_options` rejects the others
+instead of ignoring them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -12,12 +17,32 @@ from typing import Literal
 from stormcheck.errors import ConfigError
 from stormcheck.paths import project_root
 
-__all__ = ["PATTERN_NAMES", "SCENARIOS", "LoadModel", "Scenario", "scenario"]
+__all__ = [
+    "INGRESS",
+    "MODEL_OPTIONS",
+    "PATTERN_NAMES",
+    "SCENARIOS",
+    "LoadModel",
+    "Scenario",
+    "load_target",
+    "refuse_foreign_options",
+    "scenario",
+]
 
 LoadModel = Literal["closed", "open", "pattern"]
 
 # The names of load/shapes.py PATTERNS (the engine cannot import it: it imports locust).
 PATTERN_NAMES: tuple[str, ...] = ("ramp", "soak", "spike", "step")
+
+# The component users come through, where a stack has one (its endpoint `api`).
+INGRESS = "ingress"
+
+# The options (as ``stormcheck load`` spells them) that each load model reads.
+MODEL_OPTIONS: dict[LoadModel, tuple[str, ...]] = {
+    "closed": ("--users", "--spawn-rate"),
+    "open": ("--rate", "--share"),
+    "pattern": ("--users", "--shape"),
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,3 +92,35 @@ def scenario(name: str) -> Scenario:
         raise ConfigError(
             f"load scenario {name!r}: expected one of {', '.join(sorted(SCENARIOS))}"
         ) from None
+
+
+def load_target(chosen: Scenario, components: Collection[str]) -> tuple[str, str]:
+    """The (component, endpoint) ``chosen`` sends its load to on a run of ``components``.
+
+    The ingress when the run has one, as users come; else the scenario's own component.
+    """
+    if INGRESS in components:
+        return INGRESS, "api"
+    return chosen.component, chosen.endpoint
+
+
+def refuse_foreign_options(chosen: Scenario, given: Collection[str]) -> None:
+    """Raise :class:`ConfigError` (one line) if ``given`` holds a model option ``chosen`` ignores.
+
+    ``given`` are the options the user set, spelled as on the command line (``--rate``); options
+    that belong to no model are not judged here.
+    """
+    every = {option for options in MODEL_OPTIONS.values() for option in options}
+    mine = MODEL_OPTIONS[chosen.model]
+    foreign = [option for option in given if option in every and option not in mine]
+    if not foreign:
+        return
+    takers = sorted(
+        s.name for s in SCENARIOS.values() if all(o in MODEL_OPTIONS[s.model] for o in foreign)
+    )
+    names = ", ".join(foreign)
+    hint = f"; use {' or '.join(takers)} for {names}" if takers else ""
+    raise ConfigError(
+        f"load scenario {chosen.name!r} is {chosen.model}-model: {names} does not apply"
+        f" (it takes {', '.join(mine)}){hint}"
+    )

@@ -1,7 +1,8 @@
 """One container of the local platform, as the component registry declares it.
 
 Values that only the run knows may be written as placeholders, filled in when the container is
-created (:data:`RUN_PLACEHOLDERS`): ``{run}`` (the run id) in ``env`` values, and
+created (:data:`RUN_PLACEHOLDERS`): ``{run}`` (the run id) and ``{gateway}`` (the run network's
+gateway: the address every client on the host reaches the containers from) in ``env`` values, and
 ``{docker_containers}`` (the engine's folder of containers and their json-file logs) in ``binds``
 keys — so a log shipper can be declared before its run exists.
 
@@ -19,7 +20,7 @@ from stormcheck.errors import ConfigError
 
 __all__ = ["CAPPED_VOLUME_MIB", "RUN_PLACEHOLDERS", "Component", "ReadyCheck"]
 
-RUN_PLACEHOLDERS = ("{run}", "{docker_containers}")
+RUN_PLACEHOLDERS = ("{run}", "{gateway}", "{docker_containers}")
 
 # The sizes a capped volume may have, in MiB: ext4 with its journal needs a few MiB, and a
 # volume is preallocated on the host's disk in full when the run starts.

@@ -24,6 +24,7 @@ from docker.types import IPAMConfig, IPAMPool, LogConfig
 
 from stormcheck.errors import NotReadyError, PlatformError
 from stormcheck.local.component import Component
+from stormcheck.local.monitoring import gateway_address
 from stormcheck.local.volumes import (
     capped_volume_runs,
     create_capped_volume,
@@ -156,6 +157,7 @@ def _create(
     manifest: Manifest,
     component: Component,
     image: str,
+    gateway: str,
 ) -> Container:
     run_id = manifest.run_id
     labels = _labels(
@@ -184,7 +186,10 @@ def _create(
         command=list(component.command) or None,
         name=f"sc-{run_id}-{component.name}",
         detach=True,
-        environment={k: v.replace("{run}", run_id) for k, v in component.env.items()},
+        environment={
+            k: v.replace("{run}", run_id).replace("{gateway}", gateway)
+            for k, v in component.env.items()
+        },
         labels=labels,
         volumes=mounts,
         network=network_name,
@@ -252,6 +257,7 @@ def start_platform(
         waiting = _start_order(components)
         network = _create_network(client, f"stormcheck-{run_id}", _labels(run_id, manifest.lease))
         manifest.network = network.name
+        gateway = gateway_address(client, network.name)
         starting: list[_Starting] = []
         ready: set[str] = set()
         while waiting or starting:
@@ -266,6 +272,7 @@ def start_platform(
                     manifest=manifest,
                     component=component,
                     image=images[component.role],
+                    gateway=gateway,
                 )
                 network.reload()
                 endpoints = _endpoints(container, component)

@@ -35,6 +35,7 @@ from stormcheck.local.component import Component, ReadyCheck
 __all__ = [
     "FULL_ZONES",
     "INGRESS_JOURNEYS",
+    "INGRESS_LOAD_GENERATORS",
     "PG_DATA_DIR",
     "PG_DATA_VOLUME_MIB",
     "STACK_COMPONENTS",
@@ -47,6 +48,9 @@ FULL_ZONES = ("a", "b", "c")
 # the ingress's backend per user journey (platform/local/images/haproxy/ingress.cfg): where the
 # journeys' availability SLOs are measured
 INGRESS_JOURNEYS = ("catalogue", "cart", "checkout")
+# The ingress's allow-list `load_generator` (addresses exempt from its per-client rate limit):
+# the run network's gateway, the source HAProxy sees for every client on the host.
+INGRESS_LOAD_GENERATORS = "{gateway}"
 # Every PostgreSQL member keeps its data directory on a capped volume of its own, so a full
 # disk (a fault) stays inside it. 512 MiB holds PostgreSQL 15 (~40 MiB after initdb), the
 # shop's data, and the WAL a load run leaves between checkpoints: Patroni keeps 128 MiB
@@ -295,6 +299,11 @@ def _ingress() -> Component:
             "HAPROXY_MODE": "ingress",
             "INGRESS_SERVERS": " ".join(f"{n}:8080" for n in _SHOPS),
             "INGRESS_RATE_LIMIT": "200",
+            # The allow-list `load_generator` (ingress.cfg): exempt from the rate limit. Locust
+            # runs on the host and reaches the ingress through its published 127.0.0.1 port, so
+            # HAProxy sees it (and every other host client) come from the network's gateway;
+            # clients inside the run's network keep their own addresses and stay limited.
+            "INGRESS_LOAD_GENERATORS": INGRESS_LOAD_GENERATORS,
             "INGRESS_MAXCONN": "32",
         },
         ports={

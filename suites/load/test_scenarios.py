@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from stormcheck.cli import EXIT_ERROR, main
 from stormcheck.errors import ConfigError
 from stormcheck.load.runner import LoadPlan, build_commands
-from stormcheck.load.scenarios import PATTERN_NAMES, SCENARIOS, scenario
+from stormcheck.load.scenarios import (
+    PATTERN_NAMES,
+    SCENARIOS,
+    load_target,
+    refuse_foreign_options,
+    scenario,
+)
 from stormcheck.paths import project_root
 
 LOAD = project_root() / "load"
@@ -83,3 +90,83 @@ def test_bad_plans_and_names_are_config_errors() -> None:
         LoadPlan(scenario=scenario("shop"), host="http://h", duration_s=None)
     with pytest.raises(ConfigError, match="expected one of"):
         scenario("nope")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("components", "expected"),
+    [
+        (("shop-1", "shop-2", "shop-3", "ingress", "prometheus"), ("ingress", "api")),
+        (("postgres", "redis", "shop-1", "prometheus"), ("shop-1", "api")),
+    ],
+    ids=["full-stack-through-the-ingress", "minimal-stack-to-shop-1"],
+)
+def test_load_goes_through_the_ingress_when_the_run_has_one(
+    components: tuple[str, ...], expected: tuple[str, str]
+) -> None:
+    for chosen in SCENARIOS.values():
+        assert load_target(chosen, components) == expected, chosen.name
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("name", "given", "refused"),
+    [
+        ("shop", ["--rate"], "--rate"),
+        ("shop", ["--share"], "--share"),
+        ("shop-open", ["--users"], "--users"),
+        ("shop-open", ["--spawn-rate"], "--spawn-rate"),
+        ("shop-shaped", ["--rate"], "--rate"),
+        ("shop-shaped", ["--spawn-rate"], "--spawn-rate"),
+        ("shop", ["--shape"], "--shape"),
+    ],
+)
+def test_an_option_of_another_load_model_is_refused_in_one_line(
+    name: str, given: list[str], refused: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        refuse_foreign_options(scenario(name), [*given, "--duration", "--run"])
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"{refused} does not apply" in message and repr(name) in message, message
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("name", "given"),
+    [
+        ("shop", ["--users", "--spawn-rate", "--duration"]),
+        ("shop-open", ["--rate", "--share", "--workers"]),
+        ("shop-shaped", ["--users", "--shape", "--web"]),
+    ],
+)
+def test_the_options_of_a_scenarios_own_model_are_accepted(name: str, given: list[str]) -> None:
+    refuse_foreign_options(scenario(name), given)
+
+
+@pytest.mark.unit
+def test_load_refuses_rate_for_the_closed_scenario_before_touching_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STORMCHECK_RUNS_DIR", str(tmp_path))  # empty: no run to find
+    with pytest.raises(SystemExit) as caught:
+        main(["load", "shop", "--rate", "20"])
+    assert caught.value.code == EXIT_ERROR
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and not out, (out, err)
+    assert "load scenario 'shop' is closed-model: --rate does not apply" in lines[0]
+    assert "use shop-open for --rate" in lines[0]
+
+
+@pytest.mark.unit
+def test_load_with_the_defaults_of_other_models_is_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --share, --shape have defaults, which are not "given": the error is the missing run
+    monkeypatch.setenv("STORMCHECK_RUNS_DIR", str(tmp_path))
+    with pytest.raises(SystemExit):
+        main(["load", "shop", "--users", "5"])
+    err = capsys.readouterr().err
+    assert "does not apply" not in err
+    assert "no run is up" in err, err

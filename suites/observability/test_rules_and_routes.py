@@ -6,11 +6,14 @@
   (checked by reading the test documents, not by trusting them), and a wrong expectation fails;
 - ``amtool check-config`` on the source and the local rendering; ``amtool config routes test``
   for each severity;
-- every detection alert has severity, summary and a runbook skeleton with its four sections.
+- every detection alert has severity, summary and a runbook; every runbook has its five sections
+  (what it means, how to confirm, how to mitigate, how to verify, how to escalate), each with
+  content, and no unrendered template text or placeholder.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -153,22 +156,50 @@ def test_every_alert_rule_has_a_firing_and_a_quiet_case(tmp_path: Path) -> None:
     assert not missing, "\n".join(missing)
 
 
-def test_every_detection_alert_is_labelled_and_has_a_runbook_skeleton() -> None:
+RUNBOOKS = project_root() / "docs" / "runbooks"
+RUNBOOK_SECTIONS = (
+    "What it means",
+    "How to confirm",
+    "How to mitigate",
+    "How to verify",
+    "How to escalate",
+)
+# Alertmanager/Prometheus template text, and words that mark an unfinished page.
+UNFINISHED = re.compile(r"\{\{|\bTODO\b|\bTBD\b|\bFIXME\b|\bXXX\b|skeleton", re.IGNORECASE)
+MIN_SECTION_WORDS = 15
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"(?m)^## ", text)[1:]
+    return {p.split("\n", 1)[0].strip(): p.split("\n", 1)[1] if "\n" in p else "" for p in parts}
+
+
+def runbook_problems(name: str, text: str) -> list[str]:
+    """What is missing or unfinished in the runbook ``name`` (empty: it is complete)."""
+    problems = [
+        f"{name}: line {number} holds {found.group(0)!r}: {line.strip()}"
+        for number, line in enumerate(text.splitlines(), start=1)
+        if (found := UNFINISHED.search(line))
+    ]
+    sections = _sections(text)
+    for section in RUNBOOK_SECTIONS:
+        if section not in sections:
+            problems.append(f"{name}: no section '## {section}'")
+            continue
+        words = len(re.findall(r"\w+", sections[section]))
+        if words < MIN_SECTION_WORDS:
+            problems.append(
+                f"{name}: section {section!r} has {words} words, want {MIN_SECTION_WORDS}+"
+            )
+    return problems
+
+
+def test_every_detection_alert_is_labelled_and_has_a_runbook() -> None:
     problems = []
     for alert in read_rules().alerts:
-        runbook = project_root() / "docs" / "runbooks" / f"{alert.name}.md"
+        runbook = RUNBOOKS / f"{alert.name}.md"
         if not runbook.is_file():
             problems.append(f"{alert.name}: no runbook at {runbook}")
-        else:
-            text = runbook.read_text(encoding="utf-8")
-            for section in (
-                "## What it means",
-                "## How to confirm",
-                "## How to mitigate",
-                "## How to escalate",
-            ):
-                if section not in text:
-                    problems.append(f"{runbook.name}: no section {section!r}")
         if alert.severity not in ("page", "ticket"):
             problems.append(f"{alert.name}: severity {alert.severity!r}, want page or ticket")
         if not alert.annotations.get("summary"):
@@ -179,6 +210,39 @@ def test_every_detection_alert_is_labelled_and_has_a_runbook_skeleton() -> None:
         if alert.file.name != SLO_RULES.name and alert.for_ != "10s":
             problems.append(f"{alert.name}: detection alerts hold `for: 10s`, not {alert.for_}")
     assert not problems, "\n".join(problems)
+
+
+def test_every_runbook_is_complete_and_shows_no_template_text() -> None:
+    runbooks = sorted(p for p in RUNBOOKS.glob("*.md") if p.name != "README.md")
+    alerts = {alert.name for alert in read_rules().alerts}
+    assert {p.stem for p in runbooks} == alerts, "a runbook per alert, and none without one"
+    problems = [
+        problem
+        for path in runbooks
+        for problem in runbook_problems(path.name, path.read_text(encoding="utf-8"))
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("flaw", "expected"),
+    [
+        ("{{ $value | humanizePercentage }} of requests failed.", "holds '{{'"),
+        ("- TODO: the first safe actions.", "holds 'TODO'"),
+        ("- TBD", "holds 'TBD'"),
+        ("", "section 'How to verify' has 0 words"),
+    ],
+    ids=["template-text", "todo", "tbd", "empty-section"],
+)
+def test_an_unfinished_runbook_is_reported(flaw: str, expected: str) -> None:
+    # the negative control: a complete runbook with one flaw put in its verify section
+    text = (RUNBOOKS / "PostgresNoPrimary.md").read_text(encoding="utf-8")
+    assert runbook_problems("PostgresNoPrimary.md", text) == []
+    head, rest = text.split("## How to verify\n", 1)
+    tail = rest[rest.index("## How to escalate") :]
+    broken = f"{head}## How to verify\n\n{flaw}\n\n{tail}"
+    problems = runbook_problems("PostgresNoPrimary.md", broken)
+    assert any(expected in p for p in problems), problems
 
 
 def _amtool_config(tmp_path: Path, text: str) -> Path:

@@ -2,6 +2,9 @@
 # Renders /etc/haproxy/haproxy.cfg from the template of HAPROXY_MODE, adding one `server` line per
 # entry of the server lists (space-separated host:port), then runs HAProxy in master-worker mode.
 #   ingress: INGRESS_SERVERS, INGRESS_RATE_LIMIT (requests/s per client before 429),
+#            INGRESS_LOAD_GENERATORS (space-separated addresses or CIDRs exempt from that limit:
+#            the allow-list `load_generator`, written to /etc/haproxy/load-generators.lst; empty:
+#            every client is limited),
 #            INGRESS_MAXCONN (per server and backend; beyond it requests queue); the checked
 #            servers go at `# @servers` (backend shop), servers tracking them at each
 #            `# @tracking-servers` (the journeys' backends)
@@ -25,6 +28,9 @@ if [ "${1:-}" = haproxy ]; then
 			: "${INGRESS_SERVERS:?INGRESS_SERVERS must list the API replicas (host:port ...)}"
 			export INGRESS_RATE_LIMIT="${INGRESS_RATE_LIMIT:-200}"
 			export INGRESS_MAXCONN="${INGRESS_MAXCONN:-64}"
+			for addr in ${INGRESS_LOAD_GENERATORS:-}; do
+				printf '%s\n' "$addr"
+			done > /etc/haproxy/load-generators.lst
 			checked=$(servers "$INGRESS_SERVERS" "check maxconn ${INGRESS_MAXCONN}")
 			tracking=$(for addr in $INGRESS_SERVERS; do
 				printf '    server %s %s track shop/%s maxconn %s\n' \
