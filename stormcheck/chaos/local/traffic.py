@@ -22,8 +22,9 @@ import httpx
 
 from stormcheck.chaos.context import open_run
 from stormcheck.chaos.local.actions import FaultInputError
+from stormcheck.local.network_client import burst_from_network
 
-__all__ = ["burst"]
+__all__ = ["burst", "burst_in_network"]
 
 Configuration = Mapping[str, Any] | None
 MAX_RATE = 2000.0  # requests per second
@@ -120,4 +121,44 @@ def burst(
         "achieved_rate": round(sent / elapsed, 1) if elapsed else 0.0,
         "statuses": dict(sorted(counts.items())),
         "server_errors": sum(n for s, n in counts.items() if s.startswith("5")),
+    }
+
+
+def burst_in_network(
+    path: str = "/api/v1/products",
+    clients: int = 16,
+    requests_each: int = 40,
+    configuration: Configuration = None,
+) -> dict[str, Any]:
+    """Send ``clients`` x ``requests_each`` GET requests to ``path`` through the run's ingress
+    from a short-lived client container inside the run's network — an address the ingress does
+    not exempt from its per-client rate limit (the load generator on the host is exempt) — and
+    return how they were answered: ``{"statuses": {"200": n, "429": m}, "server_errors": k}``.
+
+    Bounded: at most 64 clients x 200 requests; the container is removed when it is done.
+    """
+    count = int(_bounded("clients", clients, 64))
+    each = int(_bounded("requests_each", requests_each, 200))
+    given: object = path  # YAML may hand over anything
+    if not isinstance(given, str) or not given.startswith("/"):
+        raise FaultInputError(f"path: expected a path starting with /, got {path!r}")
+    handle = open_run(configuration)
+    try:
+        spike = burst_from_network(
+            handle.client,
+            handle.manifest(),
+            f"http://ingress:8080{path}",
+            clients=count,
+            requests_each=each,
+        )
+    finally:
+        handle.close()
+    statuses = {str(code): n for code, n in sorted(spike.codes.items())}
+    return {
+        "action": "burst_in_network",
+        "targets": ["ingress"],
+        "client_address": spike.address,
+        "sent": sum(spike.codes.values()),
+        "statuses": statuses,
+        "server_errors": sum(n for code, n in spike.codes.items() if code >= 500),
     }
