@@ -23,12 +23,11 @@ from docker.models.containers import Container
 from stormcheck.chaos.ledger import Ledger
 from stormcheck.clients.toxiproxy import ToxiproxyClient
 from stormcheck.errors import ConfigError, NotReadyError, PlatformError, RunNotFoundError
-from stormcheck.local import readiness
-from stormcheck.local.component import Component, ReadyCheck
+from stormcheck.local.component import Component
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import refresh_endpoints
 from stormcheck.local.session import runs_dir
-from stormcheck.local.stacks import STACK_COMPONENTS, components_for
+from stormcheck.local.stacks import STACK_COMPONENTS, components_for, in_role
 from stormcheck.runs import Lease, Manifest, RunFolder, find_run
 from stormcheck.settings import Settings, load_settings
 from stormcheck.waiting import NotYet, poll_until
@@ -52,26 +51,6 @@ def resolve_run(
     if named is not None and folder.read_manifest().state != "up":
         raise RunNotFoundError(f"run {folder.run_id} is {folder.read_manifest().state}, not up")
     return folder
-
-
-def _role_check(component: Component) -> ReadyCheck:
-    """Ready *and back in its role*, whichever member leads now (used after a restart)."""
-    if component.role == "patroni":
-        return readiness.http_ready("patroni", "/health")  # running, as leader or replica
-    if component.role == "redis-node":
-        return _redis_member_ready
-    return component.ready
-
-
-def _redis_member_ready(endpoints: Mapping[str, str]) -> None:
-    import redis
-
-    try:
-        info = redis.Redis.from_url(endpoints["redis"], socket_timeout=2).info("replication")
-    except redis.RedisError as exc:
-        raise NotReadyError(f"redis: {exc}") from exc
-    if info.get("role") == "slave" and info.get("master_link_status") != "up":
-        raise NotReadyError(f"replica, link to its master {info.get('master_link_status')}")
 
 
 @dataclass
@@ -127,7 +106,7 @@ class RunHandle:
         declared = self.declared()
         if component not in declared:
             return 0.0
-        check = _role_check(declared[component])
+        check = in_role(declared[component]).ready
         started = time.monotonic()
 
         def ready() -> bool | NotYet:

@@ -11,7 +11,7 @@ from stormcheck.commands.janitor import run_janitor
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health, refresh_endpoints
 from stormcheck.local.session import reap_runs, runs_dir
-from stormcheck.local.stacks import components_for
+from stormcheck.local.stacks import components_for, in_role
 from stormcheck.runs import find_run
 from stormcheck.settings import STACKS
 from stormcheck.targets import open_target
@@ -80,7 +80,9 @@ def status(ctx: click.Context, state: CliState, run_id: str | None, as_json: boo
     settings = state.settings()
     folder = find_run(runs_dir(settings), run_id)
     manifest = folder.read_manifest()
-    checks = {c.name: c for c in components_for(manifest.stack, only=tuple(manifest.components))}
+    checks = {
+        c.name: in_role(c) for c in components_for(manifest.stack, only=tuple(manifest.components))
+    }
     client = connect()
     try:
         moved = refresh_endpoints(client, folder, manifest, checks)

@@ -14,7 +14,7 @@ from stormcheck.commands.janitor import run_janitor
 from stormcheck.errors import NotReadyError
 from stormcheck.local.engine import connect
 from stormcheck.local.platform import component_health
-from stormcheck.local.stacks import components_for
+from stormcheck.local.stacks import components_for, in_role
 from stormcheck.settings import STACKS
 from stormcheck.targets import open_target
 from stormcheck.timeline import EventKind
@@ -57,7 +57,8 @@ def run(ctx: click.Context, state: CliState, stack: str | None, keep: bool) -> N
                 )
             )
         checks = {
-            c.name: c for c in components_for(manifest.stack, only=tuple(manifest.components))
+            c.name: in_role(c)
+            for c in components_for(manifest.stack, only=tuple(manifest.components))
         }
         client = connect()
         try:

@@ -159,3 +159,10 @@ def backend_states(endpoint: str, backend: str, want: Mapping[str, str]) -> Read
             raise NotReadyError(f"{backend}: want {dict(want)}, found {wrong}")
 
     return check
+
+
+def redis_member_ready(endpoints: Mapping[str, str]) -> None:
+    """A Redis node in either role: a master answering, or a replica whose link is up."""
+    info = _redis_info(endpoints["redis"])
+    if info.get("role") == "slave" and info.get("master_link_status") != "up":
+        raise NotReadyError(f"replica, link to its master {info.get('master_link_status')}")

@@ -23,6 +23,7 @@ the node's ~30 s JVM start overlaps the start of the rest.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from functools import partial
@@ -42,6 +43,7 @@ __all__ = [
     "Component",
     "ReadyCheck",
     "components_for",
+    "in_role",
 ]
 
 FULL_ZONES = ("a", "b", "c")
@@ -394,3 +396,19 @@ def components_for(stack: str, *, only: tuple[str, ...] = ()) -> list[Component]
             f" known: {', '.join(makers)}"
         )
     return [makers[n]() for n in names]
+
+
+def in_role(component: Component) -> Component:
+    """``component`` with a readiness check that holds in whatever role it has now.
+
+    The registry's checks describe the stack as it starts (pg-1 the primary, redis-1 the master).
+    After a failover the roles have moved and those checks would call a healthy member unready;
+    ``status``, the rollbacks and the tests re-check running members with this one instead: a
+    Patroni member running as leader or replica, a Redis node answering as master or as a
+    replica whose link is up, and for every other component its own check.
+    """
+    if component.role == "patroni":
+        return dataclasses.replace(component, ready=readiness.http_ready("patroni", "/health"))
+    if component.role == "redis-node":
+        return dataclasses.replace(component, ready=readiness.redis_member_ready)
+    return component

@@ -22,7 +22,7 @@ from docker import DockerClient
 from stormcheck.local.network_client import burst_from_network
 from stormcheck.local.platform import component_health, refresh_endpoints
 from stormcheck.local.session import bring_down, bring_up
-from stormcheck.local.stacks import STACK_COMPONENTS, components_for
+from stormcheck.local.stacks import STACK_COMPONENTS, components_for, in_role
 from stormcheck.runs import Manifest, RunFolder
 from stormcheck.settings import Settings
 from stormcheck.testing import PlatformRun
@@ -67,7 +67,7 @@ def _restore(full_stack: RunFolder, docker_client: DockerClient) -> None:
             container.unpause()
         elif container.status != "running":
             container.start()
-    checks = {c.name: c for c in components_for("full", only=tuple(manifest.components))}
+    checks = {c.name: in_role(c) for c in components_for("full", only=tuple(manifest.components))}
     refresh_endpoints(docker_client, full_stack, manifest, checks)
     deadline = time.monotonic() + RESTORE_S
     unhealthy = [h for h in component_health(docker_client, manifest, checks) if not h.healthy]
@@ -100,7 +100,7 @@ def test_every_component_is_healthy_and_labelled_with_its_zone(
 ) -> None:
     manifest = full_stack.read_manifest()
     assert set(manifest.components) == set(STACK_COMPONENTS["full"])
-    checks = {c.name: c for c in components_for("full")}
+    checks = {c.name: in_role(c) for c in components_for("full")}
     unhealthy = [h for h in component_health(docker_client, manifest, checks) if not h.healthy]
     assert not unhealthy, f"unhealthy: {unhealthy}"
 
