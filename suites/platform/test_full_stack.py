@@ -222,7 +222,12 @@ def test_redis_master_killed_cart_writes_resume_and_the_restarted_one_takes_no_w
     assert url is not None
     with pytest.raises(redis.ReadOnlyError):
         redis.Redis.from_url(url, socket_timeout=2).set("stormcheck:probe", "1")
-    assert cart_write(api, "failover", 3) == "200"
+    # the shop's Redis connections were cut while the old master came back: writes go on, at
+    # once or within the same bound as after the failover itself
+    back_s, after = poll_until(
+        lambda: cart_write(api, "failover", 3), "200", timeout_s=CART_WRITES_BACK_S
+    )
+    assert back_s is not None, f"cart writes stopped after {old} rejoined: {after}"
     assert redis_master_ip(sentinel) == new_ip
     print(f"redis failover: cart writes back after {resumed_s:.1f} s ({outcomes})")
 
