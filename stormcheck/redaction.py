@@ -1,21 +1,17 @@
-"""Secrets out of everything the harness writes: URLs without their passwords, text without secrets.
+"""Secrets out of everything the harness writes: URLs without their passwords.
 
 The bottom of the engine's layers (it imports nothing of the engine), so every writer can use it:
-the run file, the timeline, the terminal, and the reports to come.
+the run file today; the timeline, the terminal and the reports as they need it.
 
-- :func:`split_password` takes the password out of a URL's userinfo and returns both parts;
-  :func:`with_password` puts it back, on use, where a client needs it.
-- :func:`redact` replaces every occurrence of the given secrets in a text with ``***``.
+:func:`split_password` takes the password out of a URL's userinfo and returns both parts;
+:func:`with_password` puts it back, on use, where a client needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-__all__ = ["MASK", "redact", "split_password", "with_password"]
-
-MASK = "***"
+__all__ = ["split_password", "with_password"]
 
 
 def split_password(url: str) -> tuple[str, str | None]:
@@ -44,16 +40,3 @@ def with_password(url: str, password: str | None) -> str:
     user = userinfo.split(":", 1)[0]
     netloc = f"{user}:{quote(password, safe='')}@{hostport}"
     return urlunsplit(parts._replace(netloc=netloc))
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret (longest first) replaced by ``***``.
-
-    Secrets shorter than four characters are ignored: masking them would mask ordinary words.
-    """
-    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-        quoted = quote(secret, safe="")
-        if quoted != secret:
-            text = text.replace(quoted, MASK)
-    return text

@@ -46,6 +46,7 @@ __all__ = [
     "find_run",
     "list_runs",
     "new_run_id",
+    "process_start_ticks",
 ]
 
 OwnerKind = Literal["process", "user"]
@@ -65,7 +66,8 @@ def boot_id() -> str:
         return "unknown"
 
 
-def _process_start_ticks(pid: int) -> int | None:
+def process_start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks after boot); ``None`` when it does not run."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
     except OSError:
@@ -92,7 +94,7 @@ class Lease:
         return cls(
             kind=kind,
             pid=pid,
-            pid_start=_process_start_ticks(pid),
+            pid_start=process_start_ticks(pid),
             boot_id=boot_id(),
             host=socket.gethostname(),
             heartbeat_ms=now_ms(),
@@ -102,7 +104,7 @@ class Lease:
         """Whether the owning process still runs (same boot, same pid, same start time)."""
         if self.boot_id != boot_id() or self.host != socket.gethostname():
             return False
-        start = _process_start_ticks(self.pid)
+        start = process_start_ticks(self.pid)
         return start is not None and (self.pid_start is None or start == self.pid_start)
 
     def to_labels(self) -> dict[str, str]:

@@ -22,7 +22,6 @@ from stormcheck.local import disk
 from stormcheck.timeline import EventKind, now_ms
 
 __all__ = [
-    "AppliedFault",
     "addresses",
     "apply_fault",
     "docker_update",
@@ -31,10 +30,6 @@ __all__ = [
     "revert_entry",
     "rollback",
 ]
-
-
-class AppliedFault(dict[str, object]):
-    """What an action returns to Chaos Toolkit (and the journal): JSON-ready, one per fault."""
 
 
 def docker_update(container: str, *options: str) -> None:

@@ -12,24 +12,18 @@ import contextlib
 import os
 from pathlib import Path
 
+from stormcheck.runs import process_start_ticks
+
 __all__ = ["OWNER_ENV", "orphan_generators", "owner_tag", "process_alive", "stale_cgroups"]
 
 OWNER_ENV = "STORMCHECK_LOAD_OWNER"
 _CGROUP_ROOTS = (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup"))
 
 
-def _start_ticks(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
 def owner_tag(pid: int | None = None) -> str:
     """The value of :data:`OWNER_ENV` for a generator owned by ``pid`` (default: this process)."""
     pid = os.getpid() if pid is None else pid
-    return f"{pid}:{_start_ticks(pid)}"
+    return f"{pid}:{process_start_ticks(pid)}"
 
 
 def _owner_alive(tag: str) -> bool:
@@ -38,7 +32,7 @@ def _owner_alive(tag: str) -> bool:
         pid = int(pid_text)
     except ValueError:
         return False
-    current = _start_ticks(pid)
+    current = process_start_ticks(pid)
     return current is not None and (ticks in {"", "None"} or str(current) == ticks)
 
 
@@ -68,7 +62,7 @@ def orphan_generators() -> list[int]:
 
 def process_alive(pid: int) -> bool:
     """Whether ``pid`` still runs."""
-    return _start_ticks(pid) is not None
+    return process_start_ticks(pid) is not None
 
 
 def stale_cgroups() -> list[Path]:
@@ -78,6 +72,6 @@ def stale_cgroups() -> list[Path]:
         with contextlib.suppress(OSError):
             for group in root.glob("stormcheck-load-*"):
                 owner = group.name.split("-")[2]
-                if owner.isdigit() and _start_ticks(int(owner)) is None:
+                if owner.isdigit() and process_start_ticks(int(owner)) is None:
                     found.append(group)
     return found

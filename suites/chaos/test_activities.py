@@ -19,6 +19,7 @@ from stormcheck.chaos.snapshot import ContainerState, NetnsRules, ProxyState, Sn
 from stormcheck.chaos.undo import Undo
 from stormcheck.errors import ConfigError
 from stormcheck.runs import Lease, RunFolder
+from suites.chaos.leases import dead_lease
 
 pytestmark = pytest.mark.unit
 
@@ -114,24 +115,6 @@ def test_bad_input_is_refused_in_one_line_before_any_run_is_looked_up(
     assert isinstance(refused.value, ConfigError)
 
 
-def _dead_lease() -> Lease:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    live = Lease.for_current_process()
-    return Lease(
-        kind="process",
-        pid=int(done.stdout),
-        pid_start=1,
-        boot_id=live.boot_id,
-        host=live.host,
-        heartbeat_ms=0,
-    )
-
-
 def _entry(fault_id: str, holder: Lease, *, composes: bool = False) -> LedgerEntry:
     return LedgerEntry(
         fault_id=fault_id,
@@ -200,7 +183,7 @@ def test_a_second_holder_is_refused_while_a_fault_is_live_unless_both_compose(
 
 def test_a_dead_holders_fault_blocks_until_the_janitor_reverts_it(tmp_path: Path) -> None:
     ledger = Ledger(RunFolder(tmp_path / "r1").create())
-    ledger.record(_entry("1", _dead_lease()))
+    ledger.record(_entry("1", dead_lease()))
     with pytest.raises(FaultConflictError, match=r"gone: run `stormcheck janitor`"):
         ledger.record(_entry("2", Lease.for_current_process()))
 

@@ -24,10 +24,11 @@ from stormcheck.chaos.janitor import sweep
 from stormcheck.chaos.ledger import Ledger, LedgerEntry, new_fault_id
 from stormcheck.chaos.snapshot import diff, take
 from stormcheck.chaos.undo import Undo
-from stormcheck.runs import Lease, RunFolder
+from stormcheck.runs import RunFolder
 from stormcheck.settings import Settings
 from stormcheck.targets import open_target
 from stormcheck.testing import FaultBench
+from suites.chaos.leases import dead_lease
 
 pytestmark = pytest.mark.integration
 
@@ -49,17 +50,6 @@ def _kill(holder: subprocess.Popen[str]) -> None:
     holder.wait(timeout=10)
     if holder.stdout is not None:
         holder.stdout.close()
-
-
-def _dead_lease() -> Lease:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    me = Lease.for_current_process()
-    return dataclasses.replace(me, pid=int(done.stdout), pid_start=1)
 
 
 def test_a_sigkilled_holders_faults_are_reverted_and_nothing_is_left(
@@ -92,7 +82,7 @@ def test_a_crash_between_the_entry_and_the_change_leaves_a_harmless_undo(
     fault_bench: FaultBench, settings: Settings, docker_client: DockerClient
 ) -> None:
     run = fault_bench.handle.folder
-    crashed = _dead_lease()  # one process that wrote its entries and died before changing
+    crashed = dead_lease()  # one process that wrote its entries and died before changing
     for undo in (
         Undo(kind="unpause", component="shop-2"),
         Undo(kind="start", component="shop-2"),
