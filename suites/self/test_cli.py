@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from stormcheck import commands
-from stormcheck.cli import build_cli, main
+from stormcheck.cli import COMMAND_MODULES, build_cli, main
 from stormcheck.runs import ComponentRecord, Lease, create_run
 
 pytestmark = pytest.mark.unit
@@ -24,6 +24,34 @@ def test_every_command_module_exposes_its_commands() -> None:
         module = importlib.import_module(f"stormcheck.commands.{name}")
         assert module.COMMANDS, name
         assert all(isinstance(c, click.Command) for c in module.COMMANDS), name
+
+
+def test_the_lazy_table_names_every_command_where_it_lives() -> None:
+    exported = {}
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"stormcheck.commands.{info.name}")
+        exported.update({command.name: info.name for command in module.COMMANDS})
+    assert exported == COMMAND_MODULES
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from stormcheck.cli import main\n"
+        "try:\n"
+        "    main(['janitor', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('stormcheck.commands.')))\n"
+        "print('docker' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    listed, docker_loaded = done.stdout.strip().splitlines()[-2:]
+    assert listed == "['stormcheck.commands.janitor']"
+    assert docker_loaded == "False"
 
 
 def test_the_foundation_commands_are_registered() -> None:
