@@ -60,7 +60,7 @@ def bench_experiment_overhead() -> None:
             cwd = Path(scratch)
             for _ in range(REPEAT):
                 startup["stormcheck"].append(
-                    _timed([str(bin_dir / "stormcheck"), "--help"], env, cwd)
+                    _timed([str(bin_dir / "stormcheck"), "experiment", "--help"], env, cwd)
                 )
                 startup["chaos"].append(
                     _timed([str(bin_dir / "chaos"), "--no-version-check", "--help"], env, cwd)
