@@ -233,11 +233,15 @@ def _scan_one(
     return [Finding(run_id, p, not dry_run) for p in problems]
 
 
-def _scan(client: DockerClient, held: dict[str, set[str]], *, dry_run: bool) -> list[Finding]:
+def _scan(
+    client: DockerClient, held: dict[str, set[str]], *, dry_run: bool, only_run: str | None
+) -> list[Finding]:
     findings: list[Finding] = []
     declared = _declared()
     scans = []
     for run in find_run_resources(client):
+        if only_run is not None and run.run_id != only_run:
+            continue
         skip = held.get(run.run_id, set())
         findings += [
             Finding(run.run_id, p, not dry_run)
@@ -284,10 +288,22 @@ def end_generators(grace_s: float = _GENERATOR_GRACE_S, *, dry_run: bool = False
     return orphans
 
 
-def sweep(settings: Settings, client: DockerClient, *, dry_run: bool = False) -> list[Finding]:
-    """The three sweeps (see the module's documentation); what was found, in order."""
+def sweep(
+    settings: Settings,
+    client: DockerClient,
+    *,
+    dry_run: bool = False,
+    only_run: str | None = None,
+) -> list[Finding]:
+    """The three sweeps (see the module's documentation); what was found, in order.
+
+    ``only_run`` limits the state scan (2.) to that run's containers: an experiment attached to
+    a run is affected by nothing left on another run's containers, and the scan of every
+    container on the machine was most of what ``experiment run`` added to a plain ``chaos run``.
+    The ledger sweep and the load generators stay machine-wide (they are cheap).
+    """
     findings, held = _ledger_sweep(settings, client, dry_run=dry_run)
-    findings += _scan(client, held, dry_run=dry_run)
+    findings += _scan(client, held, dry_run=dry_run, only_run=only_run)
     findings += [
         Finding("", f"load generator pid {pid} (its owner is gone)", not dry_run)
         for pid in end_generators(dry_run=dry_run)

@@ -146,7 +146,7 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
     if load_scenario is not None:
         scenario(load_scenario)  # refused before anything starts
     replay = find_run(runs_dir(settings), replay_id) if replay_id else None
-    run_janitor(settings, echo=click.echo)
+    run_janitor(settings, echo=click.echo, only_run=run_id)
     owned = run_id is None
     if owned:
         full = dataclasses.replace(settings, stack="full")

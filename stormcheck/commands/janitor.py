@@ -13,19 +13,23 @@ __all__ = ["COMMANDS", "run_janitor"]
 
 
 def run_janitor(
-    settings: Settings, *, dry_run: bool = False, echo: Callable[[str], None] = click.echo
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    only_run: str | None = None,
+    echo: Callable[[str], None] = click.echo,
 ) -> int:
     """Sweep (see :mod:`stormcheck.chaos.janitor`) and print one line per finding; how many.
 
     Commands that start runs, load or faults call it first, so a crashed earlier run never
-    leaves a fault in the way of the next.
+    leaves a fault in the way of the next; one that attaches to a run passes ``only_run``.
     """
     from stormcheck.chaos.janitor import sweep
     from stormcheck.local.engine import connect
 
     client = connect()
     try:
-        findings = sweep(settings, client, dry_run=dry_run)
+        findings = sweep(settings, client, dry_run=dry_run, only_run=only_run)
     finally:
         client.close()
     for finding in findings:

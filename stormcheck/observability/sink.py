@@ -103,6 +103,9 @@ def _parse(body: bytes) -> Notification:
     )
 
 
+_SHUTDOWN_POLL_S = 0.05
+
+
 class AlertSink:
     """An Alertmanager webhook receiver on ``host`` (port 0: a free one), writing to ``timeline``.
 
@@ -127,8 +130,13 @@ class AlertSink:
 
     def start(self) -> AlertSink:
         """Serve in a background thread; return self."""
+        # serve_forever polls for shutdown every poll_interval (0.5 s by default): stop() would
+        # wait that long, on every experiment run that hosts the sink
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="alert-sink", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _SHUTDOWN_POLL_S},
+            name="alert-sink",
+            daemon=True,
         )
         self._thread.start()
         return self

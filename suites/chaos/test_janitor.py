@@ -168,7 +168,7 @@ def test_with_the_run_folder_deleted_the_scan_by_label_finds_the_fault(
     docker_client: DockerClient,
     tmp_path: Path,
 ) -> None:
-    local, run, _ = two_small_runs
+    local, run, other = two_small_runs
     handle = RunHandle(run, local)
     before = take(handle)
     holder = _holder("a.pause(target='redis')", run.run_id, local.runs_dir)
@@ -177,6 +177,10 @@ def test_with_the_run_folder_deleted_the_scan_by_label_finds_the_fault(
     shutil.copytree(run.root, kept)
     shutil.rmtree(run.root)  # the ledger goes with it
     try:
+        # a sweep scoped to another run (an experiment attached to it) leaves this one alone
+        scoped = sweep(local, docker_client, only_run=other.run_id)
+        assert [f for f in scoped if f.run_id == run.run_id] == []
+        assert _paused(docker_client, run)
         found = [f for f in sweep(local, docker_client) if f.run_id == run.run_id]
         assert [f.what for f in found if f.done] == [f"sc-{run.run_id}-redis: paused"], found
     finally:
