@@ -24,6 +24,6 @@ EXPECTED = read_expectations()
 
 @pytest.mark.parametrize("stem", [p.stem for p in FILES])
 def test_every_experiment_runs_to_its_end_leaves_nothing_changed_and_meets_its_row(
-    stem: str, steady_load: float, judge_row: Callable[..., Any]
+    stem: str, steady_rate: float, judge_row: Callable[..., Any]
 ) -> None:
-    assert_judged(judge_row(EXPECTED.row(stem)), steady_load)
+    assert_judged(judge_row(EXPECTED.row(stem)), steady_rate)

@@ -24,6 +24,6 @@ SMOKE = read_expectations().named("smoke")
 
 @pytest.mark.parametrize("row", SMOKE, ids=lambda r: r.experiment)
 def test_smoke_experiment_meets_its_expected_outcome(
-    row: Row, steady_load: float, judge_row: Callable[..., Any]
+    row: Row, steady_rate: float, judge_row: Callable[..., Any]
 ) -> None:
-    assert_judged(judge_row(row, smoke=True), steady_load)
+    assert_judged(judge_row(row, smoke=True), steady_rate)
