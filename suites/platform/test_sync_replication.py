@@ -12,7 +12,9 @@ at most ``wal_sender_timeout`` plus a Patroni loop.
 - The writer: threads insert ids through the endpoint the shop uses (Toxiproxy, then the HAProxy
   data router) and record every acknowledged id, while the primary is SIGKILLed — each time only
   once Patroni reports a sync standby again — and restarted. Every acknowledged id is on the
-  final primary. One kill in tier 1, five in the nightly tier (``slow``).
+  final primary. Nightly only (``slow``): one kill alone costs 25-75 s on this machine (a
+  failover, a pg_rewind, a new sync standby), over tier 1's 30 s, and tier 1 already kills the
+  primary once (``test_full_stack.py``).
 
 Measured times are printed (``-s``): they are the figures quoted in the README.
 """
@@ -52,9 +54,10 @@ WAL_SENDER_TIMEOUT_S = 5.0
 STALL_MARGIN_S = 5.0
 SYNC_STANDBY_S = 60.0
 WRITES_BACK_S = 30.0
-# an acknowledgement this close before a kill shows commits were in flight when it came
+# a kill comes only while writes are being acknowledged (one within this long)
 IN_FLIGHT_S = 0.5
 WRITER_THREADS = 4
+KILLS = 5
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -189,6 +192,19 @@ def _first_ack_after(writer: AckWriter, since: float, what: str) -> Ack:
     return poll_until(found, timeout_s=WRITES_BACK_S, interval_s=0.1, on_timeout=AssertionError)
 
 
+def _wait_for_writes_in_flight(writer: AckWriter) -> None:
+    """Wait until the writer has had a write acknowledged in the last ``IN_FLIGHT_S``: a kill
+    then lands among commits in flight, the moment a lost acknowledgement would come from."""
+
+    def writing() -> bool | NotYet:
+        acks = writer.acks()
+        if acks and time.monotonic() - acks[-1].acknowledged < IN_FLIGHT_S:
+            return True
+        return NotYet(f"the writer is not writing: {dict(writer.failures)}")
+
+    poll_until(writing, timeout_s=WRITES_BACK_S, interval_s=0.05, on_timeout=AssertionError)
+
+
 def _member_sql(client: DockerClient, manifest: Manifest, member: str, query: str) -> list[Any]:
     dsn = current_endpoint(client, manifest, member, "postgres", 5432)
     assert dsn is not None, f"{member} is not running"
@@ -297,25 +313,19 @@ def _restore(client: DockerClient, platform: PlatformRun) -> None:
     _wait_for_sync_standby(client, platform.manifest)
 
 
-@pytest.mark.parametrize(
-    "kills",
-    [pytest.param(1, marks=pytest.mark.integration), pytest.param(5, marks=pytest.mark.slow)],
-)
-def test_primary_killed_repeatedly_loses_no_acknowledged_write(
-    kills: int,
-    full_platform: PlatformRun,
-    docker_client: DockerClient,
-    ack_table: tuple[str, str],
+@pytest.mark.slow
+def test_primary_killed_five_times_loses_no_acknowledged_write(
+    full_platform: PlatformRun, docker_client: DockerClient, ack_table: tuple[str, str]
 ) -> None:
     manifest = full_platform.manifest
     measured: list[dict[str, Any]] = []
     try:
         with AckWriter(*ack_table) as writer:
-            for _ in range(kills):
+            for _ in range(KILLS):
                 old, standby = _wait_for_sync_standby(docker_client, manifest)
-                time.sleep(IN_FLIGHT_S)
-                docker_client.containers.get(manifest.container(old)).kill()
+                _wait_for_writes_in_flight(writer)
                 killed = time.monotonic()
+                docker_client.containers.get(manifest.container(old)).kill()
                 resumed = _first_ack_after(writer, killed, f"{old} was killed")
                 docker_client.containers.get(manifest.container(old)).start()
                 started = time.monotonic()
@@ -324,10 +334,12 @@ def test_primary_killed_repeatedly_loses_no_acknowledged_write(
                 new, _ = _wait_for_sync_standby(docker_client, manifest, old)
                 assert new == standby, f"{new} was promoted, but {standby} was the sync standby"
                 last = max(a.acknowledged for a in writer.acks() if a.acknowledged < killed)
+                second = sum(1 for a in writer.acks() if killed - 1 < a.acknowledged < killed)
                 measured.append(
                     {
                         "killed": old,
                         "acked_before_kill_s": round(killed - last, 3),
+                        "acked_in_the_second_before": second,
                         "writes_back_s": round(resumed.acknowledged - killed, 1),
                         "rejoined_s": round(rejoined - started, 1),
                         "sync_standby_again_s": round(time.monotonic() - started, 1),
@@ -349,10 +361,8 @@ def test_primary_killed_repeatedly_loses_no_acknowledged_write(
         for v in [[m[key] for m in measured]]
     }
     print(
-        f"{kills} kill(s): {measured}; {spread}; {len(acked)} acknowledged, {len(lost)} lost,"
+        f"{KILLS} kills: {measured}; {spread}; {len(acked)} acknowledged, {len(lost)} lost,"
         f" {len(writer.ambiguous)} ambiguous ({ambiguous_present} present),"
         f" failures {dict(writer.failures)}; load {os.getloadavg()}"
     )
     assert lost == [], f"{len(lost)} acknowledged ids missing on the final primary: {lost[:20]}"
-    late = [m for m in measured if m["acked_before_kill_s"] > IN_FLIGHT_S]
-    assert late == [], f"no write was acknowledged just before these kills: {late}"
