@@ -230,6 +230,8 @@ _SMOKE = frozenset({"fault_duration_s", "recovery_watch_s"})
 
 
 class _Reader(NodeReader):
+    row_names: frozenset[str] = frozenset()
+
     def document(self, root: Node) -> Expectations:
         top = self.mapping(root, "", _TOP)
         version = self.integer(self.required(top, "version", root, ""), "version")
@@ -239,7 +241,9 @@ class _Reader(NodeReader):
         client = self._client(top["client"][1]) if "client" in top else ClientObjective()
         rows_node = self.required(top, "rows", root, "")
         rows: dict[str, Row] = {}
-        for key, (key_node, value) in self.keyed(rows_node, "rows").items():
+        named = self.keyed(rows_node, "rows")
+        self.row_names = frozenset(named)  # a row with problems is still a row for the lists
+        for key, (key_node, value) in named.items():
             try:
                 rows[key] = self._row(key, value, key_node)
             except Invalid:
@@ -273,7 +277,9 @@ class _Reader(NodeReader):
     def _positive(self, node: Node, field: str, *, allow_zero: bool = False) -> float:
         value = self.number(node, field)
         if value < 0 or (value == 0 and not allow_zero):
-            raise self.fail(node, field, f"expected a number > {'= ' if allow_zero else ''}0")
+            raise self.fail(
+                node, field, "expected a number >= 0" if allow_zero else "expected a number > 0"
+            )
         return value
 
     def _share(self, node: Node, field: str) -> float:
@@ -444,28 +450,28 @@ class _Reader(NodeReader):
             stems = []
             for item in self.sequence(value, f"lists.{name}"):
                 stem = self.string(item, f"lists.{name}")
-                if stem not in rows:
+                if stem not in self.row_names:
                     self.problem(item, f"lists.{name}", f"{stem!r} has no row")
                 stems.append(stem)
             lists[name] = tuple(stems)
         for required in ("smoke", "all"):
             if required not in lists:
                 self.problem(node, f"lists.{required}", "required list is missing")
-        if "all" in lists and set(lists["all"]) != set(rows):
-            missing = sorted(set(rows) - set(lists["all"]))
+        if "all" in lists and set(lists["all"]) != self.row_names:
+            missing = sorted(self.row_names - set(lists["all"]))
             self.problem(node, "lists.all", f"must name every row; missing {missing}")
         return lists
 
     def _weights(self, node: Node, rows: Mapping[str, Row]) -> dict[str, float]:
         weights: dict[str, float] = {}
         for stem, (key_node, value) in self.keyed(node, "weights").items():
-            if stem not in rows:
+            if stem not in self.row_names:
                 self.problem(key_node, f"weights.{stem}", "no row of that name")
             try:
                 weights[stem] = self._positive(value, f"weights.{stem}")
             except Invalid:
                 continue
-        missing = sorted(set(rows) - set(weights))
+        missing = sorted(self.row_names - set(weights))
         if missing:
             self.problem(node, "weights", f"every row needs a weight; missing {missing}")
         return weights
