@@ -40,7 +40,7 @@ from stormcheck.load.scenarios import scenario
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.local.delivery import host_sink
 from stormcheck.local.engine import connect
-from stormcheck.local.session import bring_down, bring_up
+from stormcheck.local.session import bring_down, bring_up, runs_dir
 from stormcheck.local.variants import Variant, sabotage_database
 from stormcheck.paths import project_root
 from stormcheck.settings import Settings
@@ -218,8 +218,10 @@ LOAD_LEAD_S = 10.0  # the load reaches its rate before the steady state is probe
 
 
 @pytest.fixture
-def throwaway_full(settings: Settings) -> Settings:
+def throwaway_full(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The full-stack settings; each control brings up (and down) its own run of the variant."""
+    # the experiment's activities find the run in the same runs folder
+    monkeypatch.setenv("STORMCHECK_RUNS_DIR", str(runs_dir(settings)))
     return dataclasses.replace(settings, stack="full")
 
 
@@ -248,18 +250,18 @@ def _judged_on_variant(settings: Settings, variant: Variant, experiment: str) ->
 
 
 def _explain(judged: ResilienceResult) -> str:
-    return "; ".join(check.verdict.explain() for check in judged.checks)
+    return judged.explain()
+
+
+FULL_CONTROLS = [
+    pytest.param(Variant.INGRESS_UNCHECKED, "replica_paused", id="ingress-unchecked"),
+    pytest.param(Variant.UNBOUNDED_DB_WAITS, "postgres_unreachable", id="unbounded-db-waits"),
+]
 
 
 @pytest.mark.catalogue
-@pytest.mark.parametrize(
-    ("variant", "experiment"),
-    [
-        (Variant.INGRESS_UNCHECKED, "replica_paused"),
-        (Variant.UNBOUNDED_DB_WAITS, "postgres_unreachable"),
-    ],
-)
-def test_a_sabotaged_full_stack_misses_its_expectations_and_the_safe_one_meets_them(
+@pytest.mark.parametrize(("variant", "experiment"), FULL_CONTROLS)
+def test_a_sabotaged_full_stack_misses_its_row(
     throwaway_full: Settings, variant: Variant, experiment: str
 ) -> None:
     sabotaged = _judged_on_variant(throwaway_full, variant, experiment)
@@ -268,6 +270,14 @@ def test_a_sabotaged_full_stack_misses_its_expectations_and_the_safe_one_meets_t
     # missed for a definitive verdict, not because something could not be measured
     definitive = [c for c in sabotaged.missed() if c.verdict.outcome is not Outcome.INCONCLUSIVE]
     assert definitive, f"{variant}: only inconclusive misses: {_explain(sabotaged)}"
+
+
+@pytest.mark.catalogue
+@pytest.mark.parametrize(("variant", "experiment"), FULL_CONTROLS)
+def test_the_safe_full_stack_meets_the_same_row(
+    throwaway_full: Settings, variant: Variant, experiment: str
+) -> None:
+    """The other half of the flip: the same throwaway set-up, safe, meets the row."""
     safe = _judged_on_variant(throwaway_full, Variant.SAFE, experiment)
-    print(f"safe: {_explain(safe)}")
+    print(f"safe ({variant} control): {_explain(safe)}")
     assert safe.met, f"the safe platform missed {experiment}'s row: {_explain(safe)}"
