@@ -9,7 +9,7 @@ from typing import Literal
 
 from docker import DockerClient
 
-from stormcheck.errors import PlatformError
+from stormcheck.errors import ConfigError, PlatformError
 from stormcheck.local.catalogue import Catalogue, Mode, read_catalogue
 from stormcheck.local.component import Component
 from stormcheck.local.delivery import wire_monitoring
@@ -24,6 +24,7 @@ from stormcheck.local.images import (
 )
 from stormcheck.local.platform import find_run_resources, start_platform, stop_run
 from stormcheck.local.stacks import components_for
+from stormcheck.local.variants import Variant, with_variant
 from stormcheck.paths import catalogue_path, project_root
 from stormcheck.runs import Lease, Manifest, RunFolder, create_run
 from stormcheck.settings import Settings
@@ -134,8 +135,12 @@ def bring_up(
     owner: Literal["process", "user"] | Lease,
     only: tuple[str, ...] = (),
     progress: Progress = _quiet,
+    variant: Variant = Variant.SAFE,
 ) -> tuple[RunFolder, Manifest]:
     """Start a new run of the settings' stack (see :func:`start_run`), monitoring wired in.
+
+    ``variant`` other than the safe one (a sabotaged platform, :mod:`stormcheck.local.variants`)
+    is accepted only for a throwaway run owned by this process (``owner="process"``).
 
     When the run has Alertmanager or Prometheus, their configuration is installed before this
     returns, and the run file records where Alertmanager delivers (``components.alertmanager.
@@ -143,12 +148,17 @@ def bring_up(
     :func:`stormcheck.local.delivery.host_sink`.
     """
     _require_local(settings)
+    if variant is not Variant.SAFE and owner != "process":
+        raise ConfigError(
+            f"platform variant {variant.value!r}: only a throwaway run owned by this process"
+            " may be sabotaged"
+        )
     client = connect()
     try:
         folder, manifest = start_run(
             settings,
             client,
-            components_for(settings.stack, only=only),
+            with_variant(components_for(settings.stack, only=only), variant),
             stack=settings.stack,
             owner=owner,
             progress=progress,

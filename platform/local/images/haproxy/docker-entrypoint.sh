@@ -7,10 +7,14 @@
 #            every client is limited),
 #            INGRESS_MAXCONN (per server and backend; beyond it requests queue); the checked
 #            servers go at `# @servers` (backend shop), servers tracking them at each
-#            `# @tracking-servers` (the journeys' backends)
+#            `# @tracking-servers` (the journeys' backends);
+#            INGRESS_HEALTH_CHECKS (`on`, the default, or `off`: a sabotaged variant for negative
+#            controls, whose servers carry no `check` and journeys track nothing, so a dead or
+#            hung replica keeps its share of the traffic)
 #   data:    DATA_POSTGRES_SERVERS (host:port, Patroni REST on PATRONI_API_PORT, default 8008),
 #            DATA_REDIS_SERVERS
-# HAProxy expands ${VAR} in the template itself.
+# HAProxy expands ${VAR} in the template itself. `render` (instead of `haproxy`) prints the checked
+# configuration and exits.
 set -eu
 cfg=/etc/haproxy/haproxy.cfg
 
@@ -21,7 +25,7 @@ servers() {
 	done
 }
 
-if [ "${1:-}" = haproxy ]; then
+render() {
 	mode="${HAPROXY_MODE:-}"
 	case "$mode" in
 		ingress)
@@ -31,11 +35,23 @@ if [ "${1:-}" = haproxy ]; then
 			for addr in ${INGRESS_LOAD_GENERATORS:-}; do
 				printf '%s\n' "$addr"
 			done > /etc/haproxy/load-generators.lst
-			checked=$(servers "$INGRESS_SERVERS" "check maxconn ${INGRESS_MAXCONN}")
-			tracking=$(for addr in $INGRESS_SERVERS; do
-				printf '    server %s %s track shop/%s maxconn %s\n' \
-					"${addr%%:*}" "$addr" "${addr%%:*}" "$INGRESS_MAXCONN"
-			done)
+			case "${INGRESS_HEALTH_CHECKS:-on}" in
+				on)
+					checked=$(servers "$INGRESS_SERVERS" "check maxconn ${INGRESS_MAXCONN}")
+					tracking=$(for addr in $INGRESS_SERVERS; do
+						printf '    server %s %s track shop/%s maxconn %s\n' \
+							"${addr%%:*}" "$addr" "${addr%%:*}" "$INGRESS_MAXCONN"
+					done)
+					;;
+				off)
+					checked=$(servers "$INGRESS_SERVERS" "maxconn ${INGRESS_MAXCONN}")
+					tracking="$checked"
+					;;
+				*)
+					echo "haproxy entrypoint: INGRESS_HEALTH_CHECKS must be on or off, got '${INGRESS_HEALTH_CHECKS}'" >&2
+					exit 2
+					;;
+			esac
 			CHECKED="$checked" TRACKING="$tracking" awk '
 				/^# @servers$/ { print ENVIRON["CHECKED"]; next }
 				/^# @tracking-servers$/ { print ENVIRON["TRACKING"]; next }
@@ -59,6 +75,18 @@ if [ "${1:-}" = haproxy ]; then
 			;;
 	esac
 	haproxy -c -q -f "$cfg"
-	exec haproxy -W -db -f "$cfg"
-fi
+}
+
+case "${1:-}" in
+	haproxy)
+		render
+		exec haproxy -W -db -f "$cfg"
+		;;
+	render)
+		# render and check the configuration, print it, exit (what the static tests read)
+		render
+		cat "$cfg"
+		exit 0
+		;;
+esac
 exec "$@"

@@ -108,19 +108,33 @@ def deadline(seconds: float) -> Iterator[None]:
 Pool = AsyncConnectionPool[DeadlineConnection]
 
 
-def reply_timeout(settings: Settings) -> float:
-    """How long the shop waits for any single reply: the server's statement timeout plus grace."""
+# How long a wait "without bound" lasts where a library needs a number: longer than any run.
+UNBOUNDED_S = 24 * 3600.0
+
+
+def reply_timeout(settings: Settings) -> float | None:
+    """How long the shop waits for any single reply: the server's statement timeout plus grace
+    (None, no limit, when bounded waits are switched off)."""
+    if not settings.db_bounded_waits:
+        return None
     return settings.db_statement_timeout_ms / 1000 + settings.db_reply_grace
+
+
+def pool_timeout(settings: Settings) -> float:
+    """How long a request waits for a pooled connection before its 503."""
+    return settings.db_pool_timeout if settings.db_bounded_waits else UNBOUNDED_S
 
 
 def connection_kwargs(settings: Settings) -> dict[str, Any]:
     """libpq parameters added to the DSN: timeouts, keepalives and a recognisable name."""
+    bounded = settings.db_bounded_waits
     return {
         "autocommit": True,
         "row_factory": dict_row,
-        "connect_timeout": settings.db_connect_timeout,
+        # 0: libpq waits for ever; statement_timeout 0: the server never cancels a statement
+        "connect_timeout": settings.db_connect_timeout if bounded else 0,
         "application_name": f"shop-{settings.replica}"[:63],
-        "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+        "options": f"-c statement_timeout={settings.db_statement_timeout_ms if bounded else 0}",
         # Detect a dead peer (killed host, dropped route without an ACKing middlebox) in seconds,
         # also on idle connections; a live peer that swallows bytes is the reply deadline's job.
         "keepalives": 1,
@@ -140,12 +154,15 @@ async def open_pool(settings: Settings) -> Pool:
     timeout = reply_timeout(settings)
     # The pre-use check is an empty query: it belongs to acquiring a connection, so it gets no
     # more than the pool's wait.
-    check_timeout = min(timeout, settings.db_pool_timeout)
+    check_timeout = None if timeout is None else min(timeout, settings.db_pool_timeout)
 
     async def configure(conn: DeadlineConnection) -> None:
         conn.reply_timeout = timeout
 
     async def check(conn: DeadlineConnection) -> None:
+        if check_timeout is None:
+            await AsyncConnectionPool.check_connection(conn)
+            return
         with deadline(check_timeout):
             await AsyncConnectionPool.check_connection(conn)
 
@@ -155,7 +172,7 @@ async def open_pool(settings: Settings) -> Pool:
         kwargs=connection_kwargs(settings),
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
-        timeout=settings.db_pool_timeout,
+        timeout=pool_timeout(settings),
         reconnect_timeout=settings.db_reconnect_timeout,
         reconnect_failed=_reconnect_failed,
         configure=configure,

@@ -31,6 +31,9 @@ class Settings:
     db_reply_grace: float = 1.0
     db_reconnect_timeout: float = 300.0
     db_startup_deadline: float = 60.0
+    # False only in a deliberately sabotaged platform variant (a negative control): no statement
+    # timeout, no reply deadline, no connect timeout and an unbounded wait for a pooled connection.
+    db_bounded_waits: bool = True
     redis_timeout: float = 0.25
     redis_max_connections: int = 64
     cache_ttl: int = 60
@@ -126,6 +129,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_startup_deadline=_float(
             env, "SHOP_DB_STARTUP_DEADLINE_SECONDS", Settings.db_startup_deadline, 0.0
         ),
+        db_bounded_waits=_bool(env, "SHOP_DB_BOUNDED_WAITS", Settings.db_bounded_waits),
         redis_timeout=_float(env, "SHOP_REDIS_TIMEOUT_SECONDS", Settings.redis_timeout, 0.01),
         redis_max_connections=_int(
             env, "SHOP_REDIS_MAX_CONNECTIONS", Settings.redis_max_connections, 1
