@@ -70,7 +70,7 @@ def test_a_signal_during_the_method_interrupts_it_and_the_rollbacks_run(
     assert journal["status"] == "interrupted"
     assert trace.read_text().splitlines() == ["start fault", "start undo", "end undo"]
     assert received == [signum]
-    assert 128 + exit_signal == {signal.SIGINT: 130, signal.SIGTERM: 143}[signum]
+    assert 128 + exit_signal == {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}[signum]
 
 
 def test_a_second_signal_during_the_rollbacks_does_not_abandon_the_rest(
