@@ -49,11 +49,11 @@ def wait_for_event(
     """The first event of ``kind`` (named ``name``) on the run's timeline at or after
     ``since_ms``; :class:`AssertionError` after ``timeout_s`` or once ``alive()`` is false."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while True:
         for event in folder.timeline.events(kind):
             if event.at_ms >= since_ms and (name is None or event.name == name):
                 return event
-        if not alive():
+        if not alive() or time.monotonic() >= deadline:
             break
         time.sleep(0.2)
     raise AssertionError(f"no {kind.value} {name or ''} event after {since_ms} on {folder.run_id}")
