@@ -33,6 +33,7 @@ COMMAND_MODULES: dict[str, str] = {
     "engine": "engine",
     "experiment": "experiment",
     "gate": "gate",
+    "halt": "halt",
     "images": "images",
     "janitor": "janitor",
     "load": "load",
