@@ -349,7 +349,7 @@ class Manifest:
             public[key], password = split_password(url)
             if password is not None:
                 self.credentials[_credential_key(record.name, key)] = password
-                register(password)
+                _register(password)
         self.components[record.name] = replace(record, endpoints=public)
 
     def update(self, component: str, **changes: Any) -> ComponentRecord:
@@ -501,7 +501,7 @@ class RunFolder:
             ) from None
         manifest.credentials.update({str(k): str(v) for k, v in dict(stored).items()})
         for password in manifest.credentials.values():
-            register(password)
+            _register(password)
         return manifest
 
     def write_verdicts(self, verdicts: Iterable[Verdict]) -> None:
@@ -514,6 +514,13 @@ class RunFolder:
             return []
         data = json.loads(self.verdicts_path.read_text(encoding="utf-8"))
         return [Verdict.from_dict(item) for item in data]
+
+
+def _register(password: str) -> None:
+    """Make a run's password a known secret; one too short to mask (a test's, a user's own
+    attach URL) stays out of the run file all the same, but is not masked elsewhere."""
+    with contextlib.suppress(ValueError):
+        register(password)
 
 
 def _write_json_atomically(
