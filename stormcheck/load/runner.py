@@ -327,8 +327,9 @@ def run_load(
         limited_by=confinement.how,
     )
     (output_dir / "cpu.json").write_text(_json(cpu.to_dict()), encoding="utf-8")
-    # Locust wrote these in its own process, which knows none of this process's secrets.
-    redact_files([output_dir, request_log])
+    # Locust wrote these in its own process, which knows none of this process's secrets (only
+    # its files: the output folder may be the run folder, where others append as we go).
+    redact_files([*sorted(output_dir.glob("locust_*")), request_log])
     verdict = _judge(request_log, plan.thresholds, cpu)
     return LoadResult(
         exit_code=exit_code,
