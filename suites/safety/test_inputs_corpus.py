@@ -26,6 +26,7 @@ import yaml
 
 from stormcheck.commands.validate import KINDS, detect_kind, validate_file
 from stormcheck.inputs import MAX_FILE_BYTES
+from stormcheck.load.shape_file import ShapeStage, read_shape
 from stormcheck.paths import project_root
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -165,3 +166,20 @@ def test_a_file_of_no_known_kind_is_one_located_line(tmp_path: Path) -> None:
     path.write_text("# nothing we know\nname: x\n", encoding="utf-8")
     (problem,) = validate_file(path)
     assert problem.startswith(f"{path}:2: document: cannot tell what kind of file this is"), problem
+
+
+@pytest.mark.unit
+def test_a_load_shape_file_reads_as_the_stages_of_a_pattern(tmp_path: Path) -> None:
+    path = tmp_path / "spike.yaml"
+    path.write_text(
+        "shape: spike\ndescription: the built-in spike pattern as a file\nstages:\n"
+        "  - {until: 0.4, users: 0.2}\n  - {until: 0.6, users: 1}\n"
+        "  - {until: 1, users: 0.2, ramped: true}\n",
+        encoding="utf-8",
+    )
+    assert detect_kind(path) == "load-shape" and validate_file(path) == []
+    assert read_shape(path).stages == (
+        ShapeStage(0.4, 0.2),
+        ShapeStage(0.6, 1.0),
+        ShapeStage(1.0, 0.2, ramped=True),
+    )
