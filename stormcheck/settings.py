@@ -85,6 +85,19 @@ class Settings:
     aws_profile: str | None = None
     terraform_env: str = "staging"
     allow_inconclusive: bool = False
+    # secrets referenced by the profile file or STORMCHECK_SECRET_<NAME> (values never printed)
+    secrets: tuple[Secret, ...] = ()
+
+    def secret(self, name: str) -> str:
+        """The value of the secret ``name``; :class:`ConfigError` when none is configured."""
+        for item in self.secrets:
+            if item.name == name:
+                return item.reveal()
+        raise ConfigError(
+            f"secret {name!r} is not configured: set it in the profile file's [secrets] table or"
+            f" STORMCHECK_SECRET_{name.upper()} (env:VAR or file:PATH)"
+        )
+
     # aws profile: what an environment of platform/terraform provisioned, from
     # `tofu output -json stormcheck_settings` (with aws_region, kube_context and logstore_url)
     aws_eks_cluster_name: str | None = None
@@ -98,18 +111,6 @@ class Settings:
     aws_redis_security_group_id: str | None = None
     aws_certificate_arn: str | None = None
     aws_web_acl_arn: str | None = None
-    # secrets referenced by the profile file or STORMCHECK_SECRET_<NAME> (values never printed)
-    secrets: tuple[Secret, ...] = ()
-
-    def secret(self, name: str) -> str:
-        """The value of the secret ``name``; :class:`ConfigError` when none is configured."""
-        for item in self.secrets:
-            if item.name == name:
-                return item.reveal()
-        raise ConfigError(
-            f"secret {name!r} is not configured: set it in the profile file's [secrets] table or"
-            f" STORMCHECK_SECRET_{name.upper()} (env:VAR or file:PATH)"
-        )
 
 
 # What each field accepts: (parser from a string or TOML value, what was expected).
