@@ -270,7 +270,9 @@ def _experiment(
     relative = path.relative_to(folder.root).as_posix()
     result = resilience.get(relative) or resilience.get(stem)
     if result is not None:
-        fault_window = _window(result.get("fault_window"), where=f"resilience/{stem}.json: fault_window")
+        fault_window = _window(
+            result.get("fault_window"), where=f"resilience/{stem}.json: fault_window"
+        )
         verdicts = _verdicts(result.get("verdicts", []), where=f"resilience/{stem}.json: verdicts")
         recovery_ms = _recovery_instant(result, where=f"resilience/{stem}.json")
     else:
@@ -298,7 +300,9 @@ def _experiment(
         verdicts=verdicts,
         resilience=result,
         tags=tuple(str(t) for t in experiment.get("tags") or ()),
-        contributions={str(k): str(v) for k, v in dict(experiment.get("contributions") or {}).items()},
+        contributions={
+            str(k): str(v) for k, v in dict(experiment.get("contributions") or {}).items()
+        },
     )
 
 

@@ -23,14 +23,19 @@ LEAD_MS = 20_000  # shown before the fault starts: the steady state it broke
 TAIL_MS = 5_000
 
 
-def plot_spec(run_id: str, experiment: ExperimentRecord, buckets: Sequence[Bucket]) -> dict[str, Any]:
+def plot_spec(
+    run_id: str, experiment: ExperimentRecord, buckets: Sequence[Bucket]
+) -> dict[str, Any]:
     """The specification of ``experiment``'s plot: data and marks, JSON-ready."""
     start = min(experiment.window.start_ms, experiment.fault_window.start_ms - LEAD_MS)
     end = max(experiment.window.end_ms, experiment.fault_window.end_ms) + TAIL_MS
     shown = [b for b in buckets if start <= b.start_ms <= end]
 
     def series(name: str, values: Sequence[float]) -> dict[str, Any]:
-        return {"name": name, "points": [[b.start_ms, v] for b, v in zip(shown, values, strict=True)]}
+        return {
+            "name": name,
+            "points": [[b.start_ms, v] for b, v in zip(shown, values, strict=True)],
+        }
 
     return {
         "format": PLOT_FORMAT,
@@ -97,7 +102,9 @@ def render(spec: Mapping[str, Any], png: Path) -> None:
     figure = Figure(figsize=(10, 2.6 * len(panels) + 0.8), layout="constrained")
     axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     start = iso_ms(origin)
-    figure.suptitle(f"{spec['title']}\nrun {spec['run']}, t = 0 at fault start {start}", fontsize=10)
+    figure.suptitle(
+        f"{spec['title']}\nrun {spec['run']}, t = 0 at fault start {start}", fontsize=10
+    )
     for ax, panel in zip(axes, panels, strict=True):
         for line in panel["series"]:
             xs = [seconds(t) for t, _ in line["points"]]
@@ -114,7 +121,9 @@ def render(spec: Mapping[str, Any], png: Path) -> None:
                 label="alert received" if index == 0 else None,
             )  # fmt: skip
         if spec["recovery_ms"] is not None:
-            ax.axvline(seconds(spec["recovery_ms"]), color="tab:green", linewidth=1.5, label="recovered")
+            ax.axvline(
+                seconds(spec["recovery_ms"]), color="tab:green", linewidth=1.5, label="recovered"
+            )
         ax.set_ylabel(f"{panel['y_label']} ({panel['unit']})")
         ax.set_title(panel["title"], fontsize=9, loc="left")
         if panel["unit"] == "ratio":
