@@ -5,7 +5,7 @@ feature = experiment or SLO, story, severity, profile, zone), links (runbook, SL
 file) and attachments. The main job builds results from a run folder (:func:`experiment_result`,
 :func:`verdict_result`) and :func:`write_results` writes Allure 2's documented files
 (``<uuid>-result.json``, ``<uuid>-container.json``, ``<uuid>-attachment.<ext>``); the pytest
-adapter (``fixtures/allure.py``) asks :func:`result_labels`, :func:`test_labels` and
+adapter (``fixtures/allure.py``) asks :func:`result_labels`, :func:`labels_for_test` and
 :func:`experiment_attachments` for the same decisions and hands them to allure-pytest.
 Every text attachment passes through :func:`stormcheck.reports.redact.redact_text`.
 """
@@ -35,9 +35,9 @@ __all__ = [
     "Status",
     "experiment_attachments",
     "experiment_result",
+    "labels_for_test",
     "result_labels",
     "run_results",
-    "test_labels",
     "verdict_result",
     "write_results",
 ]
@@ -128,7 +128,7 @@ def result_labels(
     )
 
 
-def test_labels(
+def labels_for_test(
     nodeid: str, markers: Iterable[str], *, profile: str
 ) -> tuple[tuple[str, str], ...]:
     """Labels of a pytest test: epic = its suite folder, feature = its module, story = the test."""
