@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stormcheck.errors import ConfigError
+from stormcheck.paths import project_root
 from stormcheck.reports.evidence import ExperimentRecord, RunEvidence, parse_time_ms
 from stormcheck.reports.plots import write_plot
 from stormcheck.reports.redact import redact_text
@@ -164,9 +165,25 @@ def _zone(evidence: RunEvidence, record: ExperimentRecord) -> str:
     return ",".join(sorted(zones)) or "none"
 
 
+def _slo_file(reference: str) -> str:
+    """``/repo/platform/slo/x.yaml:35`` → ``platform/slo/x.yaml`` (the file, from the root)."""
+    path, _, line = reference.rpartition(":")
+    if not (path and line.isdigit()):
+        path = reference
+    try:
+        return Path(path).resolve().relative_to(project_root()).as_posix()
+    except ValueError:
+        return path
+
+
 def _slo_files(verdicts: Iterable[Verdict]) -> list[str]:
     return sorted(
-        {e.sli.slo_file for v in verdicts for e in v.evidence if e.sli and e.sli.slo_file}
+        {
+            _slo_file(e.sli.slo_file)
+            for v in verdicts
+            for e in v.evidence
+            if e.sli and e.sli.slo_file
+        }
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).parent / "data" / "runs"
-RUN_ID = "20261203T113445Z-eaab52"
+RUN_ID = "20261203T114346Z-b8ff01"
 
 
 def copy_run(runs_dir: Path, run_id: str = RUN_ID) -> Path:
