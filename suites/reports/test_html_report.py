@@ -109,3 +109,19 @@ def test_an_experiments_page_shows_its_plot_and_journal(report: Path, served: st
     source = plot.split('data-download="', 1)[1].split('"', 1)[0]
     assert source.endswith(".png")
     assert (report / source).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_failures_are_sorted_into_the_projects_categories(report: Path) -> None:
+    verdicts = json.loads((report.parent / "runs" / RUN_ID / "verdicts.json").read_text())
+    data = json.loads((report / "data" / "categories.json").read_text())
+    counted = {c["name"]: sum(len(m["children"]) for m in c["children"]) for c in data["children"]}
+    failed = sum(1 for v in verdicts if v["outcome"] == "fail")
+    unmeasured = sum(1 for v in verdicts if v["outcome"] == "inconclusive")
+    assert counted == {"SLO breach": failed, "Inconclusive: no data": unmeasured}, counted
+    environment = {
+        e["name"]: e["values"]
+        for e in json.loads((report / "widgets" / "environment.json").read_text())
+    }
+    assert environment["run"] == [RUN_ID] and environment["profile"] == ["local"]
+    (executor,) = json.loads((report / "widgets" / "executors.json").read_text())
+    assert executor["buildName"] == f"run {RUN_ID}"
