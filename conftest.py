@@ -9,5 +9,6 @@ pytest_plugins = [
     "fixtures.observability",
     "fixtures.full_platform",
     "fixtures.chaos",
+    "fixtures.resilience",
     "fixtures.allure",
 ]
