@@ -112,6 +112,7 @@ class ExperimentRecord:
     alerts: tuple[Alert, ...]
     faults: tuple[Mapping[str, Any], ...]
     verdicts: tuple[Verdict, ...]
+    missed: frozenset[str]  # names of the judge's verdicts outside their expected outcomes
     resilience: Mapping[str, Any] | None
     tags: tuple[str, ...]
     contributions: Mapping[str, str]
@@ -241,15 +242,16 @@ def _read_resilience(folder: RunFolder) -> dict[str, Mapping[str, Any]]:
     return results
 
 
-def _recovery_instant(result: Mapping[str, Any], *, where: str) -> int | None:
-    """When users saw the platform recover: the recovery window's start (the injection for a kill,
-    the revert for a duration fault) plus ``recover_s``; ``None`` when it did not recover."""
+def _recovery_instant(result: Mapping[str, Any], fault: Window, *, where: str) -> int | None:
+    """When users saw the platform recover: ``recover_s`` after the injection for a kill fault,
+    after the revert (the fault window's end) for a duration fault; ``None``: not recovered."""
     recover_s = result.get("recover_s")
-    if recover_s is None or result.get("recovery_window") is None:
+    if recover_s is None:
         return None
     if not isinstance(recover_s, int | float) or isinstance(recover_s, bool):
         raise ConfigError(f"{where}: recover_s: expected a number of seconds, got {recover_s!r}")
-    start = _window(result["recovery_window"], where=f"{where}: recovery_window").start_ms
+    kind = dict(result.get("expected") or {}).get("fault", "kill")
+    start = fault.end_ms if kind == "duration" else fault.start_ms
     return start + round(recover_s * 1000)
 
 
@@ -276,11 +278,15 @@ def _experiment(
             result.get("fault_window"), where=f"resilience/{stem}.json: fault_window"
         )
         verdicts = _verdicts(result.get("verdicts", []), where=f"resilience/{stem}.json: verdicts")
-        recovery_ms = _recovery_instant(result, where=f"resilience/{stem}.json")
+        recovery_ms = _recovery_instant(result, fault_window, where=f"resilience/{stem}.json")
+        missed = frozenset(
+            str(v.get("name")) for v in result.get("verdicts", []) if v.get("met") is False
+        )
     else:
         fault_window = journal_fault_window(journal, where=where)
         verdicts = ()
         recovery_ms = None
+        missed = frozenset()
     faults = tuple(
         dict(e.attrs, name=e.name, at_ms=e.at_ms)
         for e in events
@@ -300,6 +306,7 @@ def _experiment(
         alerts=_alerts(events, window),
         faults=faults,
         verdicts=verdicts,
+        missed=missed,
         resilience=result,
         tags=tuple(str(t) for t in experiment.get("tags") or ()),
         contributions={

@@ -82,8 +82,12 @@ def write_results_folder(
     staging = results_dir / f".{folder.run_id}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     plots = staging / "plots"
-    results = run_results(evidence, plots)
-    write_results(results, staging, container=f"run {folder.run_id}")
+    try:
+        results = run_results(evidence, plots)
+        write_results(results, staging, container=f"run {folder.run_id}")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.copyfile(categories, staging / "categories.json")
     (staging / "environment.properties").write_text(
         _environment(folder, settings), encoding="utf-8"

@@ -13,6 +13,7 @@ Every text attachment passes through :func:`stormcheck.reports.redact.redact_tex
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -24,9 +25,10 @@ from typing import Any, Literal
 
 from stormcheck.errors import ConfigError
 from stormcheck.paths import project_root
-from stormcheck.reports.evidence import ExperimentRecord, RunEvidence, parse_time_ms
+from stormcheck.reports.evidence import ExperimentRecord, RunEvidence
 from stormcheck.reports.plots import write_plot
 from stormcheck.reports.redact import redact_text
+from stormcheck.timeline import iso_ms
 from stormcheck.verdict import Outcome, Verdict
 
 __all__ = [
@@ -230,27 +232,49 @@ def _evidence_table(record: ExperimentRecord) -> str:
     return out.getvalue()
 
 
+LOG_DOCUMENTS = Path("evidence") / "logs" / "documents.ndjson.gz"
+"""The run's retained log documents: ``{"_index", "_id", "@ms", "_source"}`` a line (gzip)."""
+
+
 def _log_sample(evidence: RunEvidence, record: ExperimentRecord) -> str | None:
-    """Up to :data:`SAMPLE_LOG_LINES` log lines of the fault window, from retained log documents."""
-    lines: list[str] = []
-    for directory in (evidence.folder.root / "evidence", evidence.folder.logs_dir):
-        for path in sorted(directory.rglob("*.jsonl")) if directory.is_dir() else ():
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    try:
-                        doc = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    at = doc.get("@timestamp") or doc.get("time") or doc.get("at_ms")
-                    try:
-                        at_ms = parse_time_ms(at, where=str(path))
-                    except ConfigError:
-                        continue
-                    if record.fault_window.start_ms <= at_ms <= record.fault_window.end_ms:
-                        lines.append(line.rstrip("\n"))
-                        if len(lines) >= SAMPLE_LOG_LINES:
-                            return "\n".join(lines) + "\n"
-    return "\n".join(lines) + "\n" if lines else None
+    """Up to :data:`SAMPLE_LOG_LINES` retained log lines of the fault window, errors first."""
+    path = evidence.folder.root / LOG_DOCUMENTS
+    if not path.is_file():
+        return None
+    window = record.fault_window
+    found: list[tuple[bool, int, str]] = []
+    try:
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    doc = json.loads(line)
+                    at_ms = int(doc["@ms"])
+                    source = doc["_source"]
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                    raise ConfigError(
+                        f"{path}:{number}: expected a log document with @ms and _source ({exc})"
+                    ) from None
+                if window.start_ms <= at_ms <= window.end_ms:
+                    text = json.dumps(source, sort_keys=True)
+                    level = str(source.get("level", "")).lower() if isinstance(source, dict) else ""
+                    calm = (
+                        level not in ("error", "critical", "warning") and '"status": 5' not in text
+                    )
+                    found.append((calm, at_ms, text))
+    except (OSError, EOFError) as exc:
+        raise ConfigError(f"{path}: not a readable gzip file ({exc})") from None
+    if not found:
+        return None
+    sample = sorted(found)[:SAMPLE_LOG_LINES]
+    head = (
+        f"{len(sample)} of {len(found)} log documents in the fault window"
+        f" {iso_ms(window.start_ms)}..{iso_ms(window.end_ms)}, errors first\n"
+    )
+    return (
+        head
+        + "\n".join(f"{iso_ms(at)} {text}" for _, at, text in sorted(sample, key=lambda x: x[1]))
+        + "\n"
+    )
 
 
 def experiment_attachments(
@@ -294,27 +318,28 @@ def experiment_attachments(
 
 
 def _experiment_status(record: ExperimentRecord) -> tuple[Status, str]:
-    if record.resilience is not None:
-        failed = [v for v in record.verdicts if v.outcome is Outcome.FAIL]
-        unmeasured = [v for v in record.verdicts if v.outcome is Outcome.INCONCLUSIVE]
+    if record.resilience is not None and record.reading.outcome.value in ("held", "deviated"):
         if record.resilience.get("met") is True:
             return "passed", "every verdict within its expected outcomes"
+        missed = [v for v in record.verdicts if v.name in record.missed]
+
+        def why(items: list[Verdict]) -> str:
+            return "; ".join(f"{v.name}: {v.outcome.value}: {v.reason}" for v in items)
+
         for word, category in (
-            ("integrity", "integrity violated"),
-            ("recover", "recovery too slow"),
+            ("/integrity", "integrity violated"),
+            ("/recover", "recovery too slow"),
         ):
-            hits = [v for v in failed if word in v.name.lower()]
+            hits = [v for v in missed if v.name.endswith(word)]
             if hits:
-                return "failed", f"{category}: " + "; ".join(f"{v.name}: {v.reason}" for v in hits)
+                return "failed", f"{category}: {why(hits)}"
+        failed = [v for v in missed if v.outcome is Outcome.FAIL]
         if failed:
-            return "failed", "SLO breach: " + "; ".join(f"{v.name}: {v.reason}" for v in failed)
+            return "failed", f"SLO breach: {why(failed)}"
+        unmeasured = [v for v in missed if v.outcome is Outcome.INCONCLUSIVE]
         if unmeasured:
-            return "broken", "inconclusive: no data: " + "; ".join(
-                f"{v.name}: {v.reason}" for v in unmeasured
-            )
-        return "failed", "outside the expected outcomes: " + json.dumps(
-            record.resilience.get("expected")
-        )
+            return "broken", f"inconclusive: no data: {why(unmeasured)}"
+        return "failed", f"outside the expected outcomes: {why(missed) or 'nothing was judged'}"
     reading = record.reading
     reasons = "; ".join(reading.reasons)
     diff = (record.journal.get("stormcheck") or {}).get("snapshot_diff") or []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from stormcheck.errors import ConfigError
 from stormcheck.reports.evidence import read_run
 from stormcheck.reports.html import categories_path
 from stormcheck.reports.results import (
@@ -151,3 +153,42 @@ def test_verdict_results_carry_the_slo_file_and_budget(tmp_path: Path) -> None:
     assert [link.url for link in result.links] == ["platform/slo/checkout.yaml"]
     assert dict(result.labels)["feature"] == "checkout-availability"
     assert dict(result.labels)["story"] == "prometheus"
+
+
+def test_the_log_sample_is_the_retained_documents_of_the_fault_window_errors_first(
+    tmp_path: Path,
+) -> None:
+    folder = copy_run(tmp_path / "runs")
+    evidence = read_run(RunFolder(folder))
+    (record,) = evidence.experiments
+    start, end = record.fault_window.start_ms, record.fault_window.end_ms
+    refused = "db postgresql://shop:hunter2@pg-1/shop refused"
+    documents = [
+        {"@ms": start - 5000, "_source": {"level": "error", "message": "before the fault"}},
+        {"@ms": start + 1000, "_source": {"level": "info", "message": "GET /health 200"}},
+        {"@ms": start + 2000, "_source": {"level": "error", "message": refused}},
+        {"@ms": end + 5000, "_source": {"level": "error", "message": "after the fault"}},
+    ]
+    logs = folder / "evidence" / "logs"
+    logs.mkdir(parents=True)
+    with gzip.open(logs / "documents.ndjson.gz", "wt") as handle:
+        for n, doc in enumerate(documents):
+            handle.write(json.dumps({"_index": "logs-2026.12.03", "_id": str(n), **doc}) + "\n")
+    result = experiment_result(evidence, record, tmp_path / "p")
+    attachments = {a.name: a for a in result.attachments}
+    text = attachments["log lines in the fault window (sample)"].content.decode()
+    lines = text.splitlines()
+    assert lines[0].startswith("2 of 2 log documents in the fault window"), lines
+    assert "GET /health" in lines[1] and "refused" in lines[2], lines
+    assert "hunter2" not in text
+
+
+def test_a_corrupt_log_document_file_is_one_located_error(tmp_path: Path) -> None:
+    folder = copy_run(tmp_path / "runs")
+    logs = folder / "evidence" / "logs"
+    logs.mkdir(parents=True)
+    with gzip.open(logs / "documents.ndjson.gz", "wt") as handle:
+        handle.write('{"@ms": 1, "_source": {}}\n{"_id": "no time"}\n')
+    evidence = read_run(RunFolder(folder))
+    with pytest.raises(ConfigError, match=r"documents.ndjson.gz:2: expected a log document"):
+        experiment_result(evidence, evidence.experiments[0], tmp_path / "p")
