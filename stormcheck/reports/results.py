@@ -326,14 +326,14 @@ def _experiment_status(record: ExperimentRecord) -> tuple[Status, str]:
         def why(items: list[Verdict]) -> str:
             return "; ".join(f"{v.name}: {v.outcome.value}: {v.reason}" for v in items)
 
+        failed = [v for v in missed if v.outcome is Outcome.FAIL]
         for word, category in (
             ("/integrity", "integrity violated"),
             ("/recover", "recovery too slow"),
         ):
-            hits = [v for v in missed if v.name.endswith(word)]
+            hits = [v for v in failed if v.name.endswith(word)]
             if hits:
                 return "failed", f"{category}: {why(hits)}"
-        failed = [v for v in missed if v.outcome is Outcome.FAIL]
         if failed:
             return "failed", f"SLO breach: {why(failed)}"
         unmeasured = [v for v in missed if v.outcome is Outcome.INCONCLUSIVE]

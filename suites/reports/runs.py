@@ -2,7 +2,10 @@
 
 It was recorded by ``stormcheck experiment run experiments/local/postgres_primary_killed.yaml
 --load shop-open --rate 8 --seed 7`` against a full stack on this project's local platform (the
-absolute journal path in its timeline made relative); tests copy it before they write anything.
+absolute paths in its timeline and verdicts made relative); tests copy it before they write
+anything. ``data/judged/`` holds the judge's result of that experiment (``judge_experiment`` on
+the kept folder after the stack was gone: the Prometheus-based checks are inconclusive, the
+request-log ones — time to recover, the client's availability — and time to detect are measured).
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ def copy_run(runs_dir: Path, run_id: str = RUN_ID) -> Path:
     target = runs_dir / run_id
     shutil.copytree(DATA / run_id, target)
     return target
+
+
+def add_judged(folder: Path) -> dict[str, Any]:
+    """Put the judge's result into the run folder (``resilience/``); returns it."""
+    source = DATA.parent / "judged" / "postgres_primary_killed.json"
+    target = folder / "resilience" / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    data: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))
+    return data
 
 
 def journal(folder: Path) -> dict[str, Any]:

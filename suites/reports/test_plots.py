@@ -10,7 +10,7 @@ import pytest
 from stormcheck.reports.evidence import read_run
 from stormcheck.reports.plots import plot_spec, write_plot
 from stormcheck.runs import RunFolder
-from suites.reports.runs import copy_run, epoch_ms, journal, timeline
+from suites.reports.runs import add_judged, copy_run, epoch_ms, journal, timeline
 
 pytestmark = pytest.mark.unit
 
@@ -73,26 +73,12 @@ def test_series_come_from_the_request_log_one_bucket_per_second(tmp_path: Path) 
 
 def test_a_judge_result_gives_the_fault_window_and_the_recovery_instant(tmp_path: Path) -> None:
     folder = copy_run(tmp_path / "runs")
-    raw = journal(folder)
-    (path,) = sorted((folder / "journals").glob("*.json"))
-    result = {
-        "format": 1,
-        "experiment": "postgres_primary_killed",
-        "title": raw["experiment"]["title"],
-        "journal": f"journals/{path.name}",
-        "fault_window": {"start": "2026-12-03T11:36:03.449Z", "end": "2026-12-03T11:37:24.290Z"},
-        "recovery_window": {"start": "2026-12-03T11:36:03.449Z", "end": "2026-12-03T11:37:19.096Z"},
-        "verdicts": [],
-        "met": True,
-        "detect_s": 8.0,
-        "recover_s": 12.5,
-    }
-    (folder / "resilience").mkdir()
-    (folder / "resilience" / "postgres_primary_killed.json").write_text(json.dumps(result))
+    judged = add_judged(folder)
     evidence = read_run(RunFolder(folder))
     (record,) = evidence.experiments
     spec = plot_spec(evidence.run_id, record, evidence.buckets)
-    start = epoch_ms("2026-12-03T11:36:03.449+00:00")
-    assert spec["shaded"][0]["start_ms"] == start
-    assert spec["shaded"][0]["end_ms"] == epoch_ms("2026-12-03T11:37:24.290+00:00")
-    assert spec["recovery_ms"] == start + 12_500
+    start = epoch_ms(judged["fault_window"]["start"].replace("Z", "+00:00"))
+    end = epoch_ms(judged["fault_window"]["end"].replace("Z", "+00:00"))
+    assert spec["shaded"] == [{"label": "fault window", "start_ms": start, "end_ms": end}]
+    assert judged["expected"]["fault"] == "kill", "recovery counts from the injection"
+    assert spec["recovery_ms"] == start + round(judged["recover_s"] * 1000)

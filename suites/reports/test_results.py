@@ -21,9 +21,11 @@ from stormcheck.reports.results import (
     verdict_result,
     write_results,
 )
+from stormcheck.reports.results import _experiment_status as _status
+from stormcheck.reports.summary import markdown_summary
 from stormcheck.runs import RunFolder
 from stormcheck.verdict import Evidence, SliEvidence, Verdict, Window
-from suites.reports.runs import copy_run
+from suites.reports.runs import add_judged, copy_run
 
 pytestmark = pytest.mark.unit
 
@@ -192,3 +194,50 @@ def test_a_corrupt_log_document_file_is_one_located_error(tmp_path: Path) -> Non
     evidence = read_run(RunFolder(folder))
     with pytest.raises(ConfigError, match=r"documents.ndjson.gz:2: expected a log document"):
         experiment_result(evidence, evidence.experiments[0], tmp_path / "p")
+
+
+def test_a_judged_experiment_carries_the_judges_status_figures_and_runbook(tmp_path: Path) -> None:
+    folder = copy_run(tmp_path / "runs")
+    judged = add_judged(folder)
+    evidence = read_run(RunFolder(folder))
+    (record,) = evidence.experiments
+    result = experiment_result(evidence, record, tmp_path / "plots")
+    missed = [v["name"] for v in judged["verdicts"] if not v["met"]]
+    assert missed and judged["met"] is False
+    # Its misses are all unmeasured (no Prometheus after down): inconclusive, not a breach.
+    assert result.status == "broken"
+    assert result.message.startswith("inconclusive: no data: ")
+    assert all(name in result.message for name in missed)
+    assert {link.name: link.url for link in result.links}["runbook"] == judged["runbook"]
+    names = {a.name for a in result.attachments}
+    assert "resilience result" in names
+    summary = markdown_summary(evidence, [result])
+    row = next(line for line in summary.splitlines() if line.startswith(f"| {record.title}"))
+    spent = judged["budget_spent"]["client-availability"]["fault"]
+    assert f"client-availability {spent:.2%}" in row
+    assert f"| {judged['detect_s']:.1f} s | {judged['recover_s']:.1f} s |" in row
+
+
+@pytest.mark.parametrize(
+    ("check", "prefix"),
+    [
+        ("integrity", "integrity violated: "),
+        ("recover", "recovery too slow: "),
+        ("client-availability@recovery", "SLO breach: "),
+    ],
+)
+def test_a_judged_miss_that_failed_is_sorted_by_what_failed(
+    tmp_path: Path, check: str, prefix: str
+) -> None:
+    folder = copy_run(tmp_path / "runs")
+    judged = add_judged(folder)
+    for verdict in judged["verdicts"]:
+        if verdict["name"].endswith(f"/{check}"):
+            verdict.update(outcome="fail", met=False, reason="over its limit")
+    path = folder / "resilience" / "postgres_primary_killed.json"
+    path.write_text(json.dumps(judged))
+    evidence = read_run(RunFolder(folder))
+    status, message = _status(evidence.experiments[0])
+    assert status == "failed"
+    assert message.startswith(prefix), message
+    assert f"/{check}: fail: over its limit" in message
