@@ -38,6 +38,7 @@ COMMAND_MODULES: dict[str, str] = {
     "images": "images",
     "janitor": "janitor",
     "load": "load",
+    "report": "report",
     "run": "run",
     "slo": "slo",
     "status": "platform",
