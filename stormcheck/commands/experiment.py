@@ -186,6 +186,9 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
             )
     finally:
         if owned:
+            from stormcheck.reports.retention import retain_before_down
+
+            retain_before_down(folder, progress=click.echo)
             bring_down(settings, folder)
     click.echo(result.explain())
     click.echo(f"journal: {result.journal_path} ({result.seconds:.1f} s)")
