@@ -152,21 +152,24 @@ def _judge_retained(
     else:
         window = evidence.window(metrics=metrics, logs=bool(backends))
     evidence.check_window(window, metrics=metrics, logs=bool(backends))
+    for part in (evidence.prometheus, evidence.logs):
+        if part.retained:
+            click.echo(f"coverage: retained {part.describe()}", err=True)
 
     def echo(line: str) -> None:
         click.echo(line, err=True)
 
     echo(f"run {folder.run_id} is down: judging its retained evidence ({evidence.root})")
+    for part in evidence.missing(metrics=metrics, logs=bool(backends)):
+        echo(f"note: not retained, its SLOs are inconclusive: {part.describe()}")
     with serve_evidence(
         evidence, settings, metrics=metrics, log_backends=backends, progress=echo
     ) as served:
         url = served.prometheus_url
         client = PrometheusClient(url) if url is not None else None
         try:
-            for coverage in await_coverage(
-                slos, window, client, served.stores, kind=DataKind.RETAINED
-            ):
-                echo(f"coverage: {coverage.describe(window)}")
+            # The range check above is the retained data's coverage: every retained part covers
+            # the window (a series that has no sample there is inconclusive, as on a live run).
             verdicts = evaluate_all(
                 slos, window, client, logs=served.stores, max_staleness_s=max_staleness
             )

@@ -173,18 +173,24 @@ class Evidence:
         return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
 
     def _needed(self, *, metrics: bool, logs: bool) -> list[RetainedPart]:
-        needed = [p for p, wanted in ((self.prometheus, metrics), (self.logs, logs)) if wanted]
-        for part in needed:
-            if not part.retained:
-                raise ConfigError(
-                    f"run {self.run_id} is down and its {part.name} data was not retained"
-                    f" ({part.status}: {part.reason}); only SLOs of retained data can be judged"
-                )
-        return needed
+        """The retained parts among those asked for (one not retained leaves its SLOs
+        ``inconclusive``, as a backend that is missing on a live run does)."""
+        wanted = [p for p, asked in ((self.prometheus, metrics), (self.logs, logs)) if asked]
+        return [p for p in wanted if p.retained]
+
+    def missing(self, *, metrics: bool, logs: bool) -> list[RetainedPart]:
+        """The parts asked for that were not retained."""
+        wanted = [p for p, asked in ((self.prometheus, metrics), (self.logs, logs)) if asked]
+        return [p for p in wanted if not p.retained]
 
     def window(self, *, metrics: bool, logs: bool) -> Window:
-        """The range every needed part covers (the default window of a retained run)."""
+        """The range every needed, retained part covers (the default window of a retained run)."""
         needed = self._needed(metrics=metrics, logs=logs)
+        if not needed:
+            raise ConfigError(
+                f"run {self.run_id} is down and none of the data its SLOs need was retained"
+                f" ({'; '.join(p.describe() for p in self.missing(metrics=metrics, logs=logs))})"
+            )
         start = max(p.start_ms or 0 for p in needed)
         end = min(p.end_ms or 0 for p in needed)
         if end <= start:
@@ -192,7 +198,7 @@ class Evidence:
         return Window(start, end)
 
     def check_window(self, window: Window, *, metrics: bool, logs: bool) -> None:
-        """:class:`ConfigError` (one line) unless every needed part covers ``window``."""
+        """:class:`ConfigError` (one line) unless every needed, retained part covers ``window``."""
         for part in self._needed(metrics=metrics, logs=logs):
             start, end = part.start_ms or 0, part.end_ms or 0
             if window.start_ms < start or window.end_ms > end:
