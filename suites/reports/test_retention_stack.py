@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from stormcheck.cli import main
 from stormcheck.local.session import bring_down, bring_up
 from stormcheck.paths import project_root
 from stormcheck.runs import RunFolder
@@ -39,7 +38,12 @@ SLOS = (
     "checkout-availability",  # the ingress: no samples on the minimal stack
     "checkout-log-availability",  # no log store on the minimal stack
 )
-_TRAFFIC_S = 12.0
+_TRAFFIC_S = 17.0
+# The API's series exist from their first request on: the window starts one scrape interval
+# (5 s) after the traffic, so that it holds at least two samples of each (an increase needs two).
+_WARM_UP_S = 6
+# what the SLOs read: the API, its database and cache, and Prometheus (no exporters, no Alertmanager)
+_COMPONENTS = ("postgres", "redis", "shop-1", "prometheus")
 
 
 @pytest.fixture
@@ -47,7 +51,7 @@ def minimal_run(settings: Settings, tmp_path: Path) -> Iterator[tuple[RunFolder,
     """A minimal stack of this test's own, in a temporary runs directory; removed at the end."""
     runs = tmp_path / "runs"
     own = dataclasses.replace(settings, stack="minimal", runs_dir=runs)
-    folder, _ = bring_up(own, owner="process")
+    folder, _ = bring_up(own, owner="process", only=_COMPONENTS)
     try:
         yield folder, runs
     finally:
@@ -73,24 +77,32 @@ def _traffic(base_url: str, seconds: float) -> int:
     return answers
 
 
-def _cli(runs: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STORMCHECK_RUNS_DIR": str(runs)}
-    env.pop("STORMCHECK_PROMETHEUS_URL", None)
-    env.pop("STORMCHECK_LOGSTORE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "stormcheck", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-        check=False,
-    )
+def _cli(
+    runs: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``stormcheck ARGS`` in this process (the real entry point: exit code, ``error:`` line)."""
+    monkeypatch.setenv("STORMCHECK_RUNS_DIR", str(runs))
+    monkeypatch.delenv("STORMCHECK_PROMETHEUS_URL", raising=False)
+    monkeypatch.delenv("STORMCHECK_LOGSTORE_URL", raising=False)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), int(exited.value.code or 0), out, err)
 
 
-def _gate(runs: Path, run_id: str, window: str) -> subprocess.CompletedProcess[str]:
+def _gate(
+    runs: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    run_id: str,
+    window: str,
+) -> subprocess.CompletedProcess[str]:
     selected = [arg for name in SLOS for arg in ("--slo", name)]
     return _cli(
         runs,
+        capsys,
+        monkeypatch,
         "gate",
         "--run",
         run_id,
@@ -100,7 +112,7 @@ def _gate(runs: Path, run_id: str, window: str) -> subprocess.CompletedProcess[s
         "--window",
         window,
         "--coverage-timeout",
-        "10",
+        "6",  # the API's series reach the window's end at the next scrape (every 5 s)
         "--json",
     )
 
@@ -131,22 +143,25 @@ def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
 
 def test_gate_after_down_gives_the_verdicts_it_gave_while_up(
     minimal_run: tuple[RunFolder, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder, runs = minimal_run
+    io = (capsys, monkeypatch)
     manifest = folder.read_manifest()
-    start_s = int(time.time()) + 1
+    start_s = int(time.time()) + _WARM_UP_S
     assert _traffic(manifest.endpoint("shop-1", "api"), _TRAFFIC_S) > 0
     end_s = int(time.time())
     window = f"{start_s}..{end_s}"
 
-    live = _gate(runs, manifest.run_id, window)
+    live = _gate(runs, *io, manifest.run_id, window)
     assert live.returncode == 2, live.stdout + live.stderr  # inconclusive: ingress, log store
     while_up = _judged(json.loads(live.stdout))
     counted = [v for v in while_up.values() if v[0] == "pass"]
-    assert len(counted) == 4, while_up
+    assert len(counted) == 4, [v["reason"] for v in json.loads(live.stdout)["verdicts"]]
     assert all(isinstance(v[3], float) and v[3] > 0 for v in counted), while_up
 
-    down = _cli(runs, "down", manifest.run_id)
+    down = _cli(runs, *io, "down", manifest.run_id)
     assert down.returncode == 0, down.stdout + down.stderr
     assert "evidence: prometheus: " in down.stdout, down.stdout
     assert folder.read_manifest().state == "down"
@@ -154,7 +169,7 @@ def test_gate_after_down_gives_the_verdicts_it_gave_while_up(
     assert kept["prometheus"]["status"] == "retained", kept
     assert kept["logs"]["status"] == "absent", kept
 
-    retained = _gate(runs, manifest.run_id, window)
+    retained = _gate(runs, *io, manifest.run_id, window)
     assert retained.returncode == 2, retained.stdout + retained.stderr
     assert "is down: judging its retained evidence" in retained.stderr, retained.stderr
     after_down = _judged(json.loads(retained.stdout))
@@ -162,9 +177,11 @@ def test_gate_after_down_gives_the_verdicts_it_gave_while_up(
 
     # A window reaching past the retained data is refused in one line, not waited for.
     started = time.monotonic()
-    late = _gate(runs, manifest.run_id, f"{start_s}..{int(time.time()) - 1}")
+    late = _gate(runs, *io, manifest.run_id, f"{start_s}..{int(time.time()) - 1}")
     assert time.monotonic() - started < 30, "the refusal must not wait for data"
     line = _one_line_error(late)
     assert "is outside the retained prometheus data" in line, line
-    early = _gate(runs, manifest.run_id, f"{kept['prometheus']['start_ms'] // 1000 - 60}..{end_s}")
+    early = _gate(
+        runs, *io, manifest.run_id, f"{kept['prometheus']['start_ms'] // 1000 - 60}..{end_s}"
+    )
     assert "is outside the retained prometheus data" in _one_line_error(early)
