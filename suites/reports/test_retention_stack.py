@@ -119,7 +119,7 @@ def _gate(
 
 def _judged(report: dict[str, Any]) -> dict[str, tuple[object, ...]]:
     """Per verdict: outcome, observed value and the counted events (what must not change)."""
-    judged = {}
+    judged: dict[str, tuple[object, ...]] = {}
     for verdict in report["verdicts"]:
         (evidence,) = verdict["evidence"]
         sli = evidence.get("sli") or {}
