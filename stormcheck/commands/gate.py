@@ -152,14 +152,14 @@ def _judge_retained(
     else:
         window = evidence.window(metrics=metrics, logs=bool(backends))
     evidence.check_window(window, metrics=metrics, logs=bool(backends))
-    for part in (evidence.prometheus, evidence.logs):
-        if part.retained:
-            click.echo(f"coverage: retained {part.describe()}", err=True)
 
     def echo(line: str) -> None:
         click.echo(line, err=True)
 
     echo(f"run {folder.run_id} is down: judging its retained evidence ({evidence.root})")
+    for part in (evidence.prometheus, evidence.logs):
+        if part.retained:
+            echo(f"coverage: retained {part.describe()}")
     for part in evidence.missing(metrics=metrics, logs=bool(backends)):
         echo(f"note: not retained, its SLOs are inconclusive: {part.describe()}")
     with serve_evidence(
