@@ -224,6 +224,9 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
             finally:
                 guard.protects = True  # a signal now must not leave a half-removed stack
                 if owned:
+                    from stormcheck.reports.retention import retain_before_down
+
+                    retain_before_down(folder, progress=click.echo)
                     bring_down(settings, folder)
         except Interrupted as exc:  # before the experiment ran: nothing was injected
             click.echo(f"interrupted before the experiment ran: {exc}", err=True)

@@ -15,6 +15,11 @@ a window before 2000 or in the future is an error (exit 3), not an inconclusive 
 
 With ``--run RUN`` the verdicts (and the gate's own) are merged by name into the run's
 ``verdicts.json`` and a ``verdict`` event goes on its timeline (:mod:`stormcheck.slo.run_verdicts`).
+
+A run that is no longer up is judged on the evidence it kept before ``down``
+(:mod:`stormcheck.reports.retention`): a host Prometheus on its TSDB snapshot and, for log-based
+SLOs, an OpenSearch node loaded with its log documents. The default window is then the whole
+retained range; a window outside it is refused at once (exit 3), since no more data will come.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from stormcheck.verdict import Window, gate_exit_code
 
 if TYPE_CHECKING:
     from stormcheck.logstore.store import LogStore
+    from stormcheck.verdict import Verdict
 
 __all__ = ["COMMANDS", "logstore_url", "prometheus_url"]
 
@@ -124,6 +130,56 @@ def _await(
         click.echo(f"coverage: {coverage.describe(window)}", err=True)
 
 
+def _judge_retained(
+    settings: Settings,
+    folder: RunFolder,
+    slos: tuple[Slo, ...],
+    *,
+    window_text: str | None,
+    since: str | None,
+    max_staleness: float,
+) -> tuple[Window, list[Verdict], str | None, dict[str, LogStore]]:
+    """Evaluate ``slos`` on the evidence the (down) run in ``folder`` kept; see the module doc."""
+    from stormcheck.reports.retention import read_evidence, serve_evidence
+
+    evidence = read_evidence(folder)
+    metrics = any(not s.is_log_based for s in slos)
+    backends = tuple(sorted({s.sli.backend for s in slos if isinstance(s.sli, LogRatioSli)}))
+    if window_text:
+        window = parse_window(window_text)
+    elif since:
+        window = window_since(since)
+    else:
+        window = evidence.window(metrics=metrics, logs=bool(backends))
+    evidence.check_window(window, metrics=metrics, logs=bool(backends))
+
+    def echo(line: str) -> None:
+        click.echo(line, err=True)
+
+    echo(f"run {folder.run_id} is down: judging its retained evidence ({evidence.root})")
+    for part in (evidence.prometheus, evidence.logs):
+        if part.retained:
+            echo(f"coverage: retained {part.describe()}")
+    for part in evidence.missing(metrics=metrics, logs=bool(backends)):
+        echo(f"note: not retained, its SLOs are inconclusive: {part.describe()}")
+    with serve_evidence(
+        evidence, settings, metrics=metrics, log_backends=backends, progress=echo
+    ) as served:
+        url = served.prometheus_url
+        client = PrometheusClient(url) if url is not None else None
+        try:
+            # The range check above is the retained data's coverage: every retained part covers
+            # the window (a series that has no sample there is inconclusive, as on a live run).
+            verdicts = evaluate_all(
+                slos, window, client, logs=served.stores, max_staleness_s=max_staleness
+            )
+        finally:
+            if client is not None:
+                client.close()
+        stores = dict(served.stores)
+    return window, verdicts, url, stores
+
+
 @click.command()
 @click.option("--slo", "names", multiple=True, metavar="NAME", help="Only these SLOs (repeatable).")
 @click.option(
@@ -139,7 +195,11 @@ def _await(
     metavar="A..B",
     help="RFC 3339 times, epoch seconds (10 digits) or epoch ms (13 digits).",
 )
-@click.option("--since", metavar="D", help="The window of length D ending now (default 1h).")
+@click.option(
+    "--since",
+    metavar="D",
+    help="The window of length D ending now (default 1h; a run that is down: its retained range).",
+)
 @click.option("--allow-inconclusive", is_flag=True, help="Exit 0 on inconclusive verdicts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.option(
@@ -182,24 +242,34 @@ def gate(
     if window_text and since:
         raise click.UsageError("give --window or --since, not both")
     settings = state.settings()
-    window = parse_window(window_text) if window_text else window_since(since or "1h")
     slos = _select(read_slos(slo_files(slo_paths or (default_slo_dir(),))), names)
     folder = _run_folder(settings, run_id) if run_id is not None else None
-    url = prometheus_url(settings, run_id) if any(not s.is_log_based for s in slos) else None
-    stores = _log_stores(settings, run_id, slos)
-    try:
-        if url is None:
-            _await(slos, window, None, stores, coverage_timeout)
-            verdicts = evaluate_all(slos, window, None, logs=stores)
-        else:
-            with PrometheusClient(url) as client:
-                _await(slos, window, client, stores, coverage_timeout)
-                verdicts = evaluate_all(
-                    slos, window, client, logs=stores, max_staleness_s=max_staleness
-                )
-    finally:
-        for store in stores.values():
-            store.close()
+    if folder is not None and folder.read_manifest().state != "up":
+        window, verdicts, url, stores = _judge_retained(
+            settings,
+            folder,
+            slos,
+            window_text=window_text,
+            since=since,
+            max_staleness=max_staleness,
+        )
+    else:
+        window = parse_window(window_text) if window_text else window_since(since or "1h")
+        url = prometheus_url(settings, run_id) if any(not s.is_log_based for s in slos) else None
+        stores = _log_stores(settings, run_id, slos)
+        try:
+            if url is None:
+                _await(slos, window, None, stores, coverage_timeout)
+                verdicts = evaluate_all(slos, window, None, logs=stores)
+            else:
+                with PrometheusClient(url) as client:
+                    _await(slos, window, client, stores, coverage_timeout)
+                    verdicts = evaluate_all(
+                        slos, window, client, logs=stores, max_staleness_s=max_staleness
+                    )
+        finally:
+            for store in stores.values():
+                store.close()
     overall = gate_verdict(verdicts)
     allowed = allow_inconclusive or settings.allow_inconclusive
     code = gate_exit_code(overall, allow_inconclusive=allowed)

@@ -50,10 +50,26 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
 @click.option("--all", "all_runs", is_flag=True, help="Every run whose owner process is gone.")
 @click.option("--user", "user_runs", is_flag=True, help="With --all: also runs started by `up`.")
 @click.option("--force", is_flag=True, help="With --all: every run, even of a live owner.")
+@click.option(
+    "--no-retain",
+    "no_retain",
+    is_flag=True,
+    help="Keep no evidence (metrics, log documents) in the run folder before removing the run.",
+)
 @pass_state
-def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, force: bool) -> None:
+def down(
+    state: CliState,
+    run_id: str | None,
+    *,
+    all_runs: bool,
+    user_runs: bool,
+    force: bool,
+    no_retain: bool,
+) -> None:
     """Remove a run's containers, network and volumes (default: the one run that is up).
 
+    First the run's Prometheus data and log documents are kept in its folder (``evidence/``),
+    so that ``stormcheck gate --run RUN`` still works afterwards; ``--no-retain`` skips that.
     ``--all`` reaps the runs whose owner process is gone (a test session or `stormcheck run` that
     crashed); runs started by a user with `up` stay until named, or until ``--all --user``.
     """
@@ -69,6 +85,10 @@ def down(state: CliState, run_id: str | None, all_runs: bool, user_runs: bool, f
             click.echo(f"ended    load generator pid {pid}  (its owner is gone)")
         return
     folder = find_run(runs_dir(settings), run_id)
+    if not no_retain:
+        from stormcheck.reports.retention import retain_before_down
+
+        retain_before_down(folder, progress=click.echo)
     removed = open_target(settings).teardown(folder)
     click.echo(f"run {folder.run_id} is down ({len(removed)} resources removed)")
 

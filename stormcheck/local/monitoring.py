@@ -6,7 +6,8 @@ scrape; Prometheus last, so that its first scrape finds everything):
 - ``alertmanager`` (role ``alertmanager``), port 9093;
 - ``postgres-exporter`` (role ``postgres-exporter``, every database's DSN in its environment), 9187;
 - ``redis-exporter`` (role ``redis-exporter``, multi-target ``/scrape``), port 9121;
-- ``prometheus`` (role ``prometheus``), port 9090, with the lifecycle API for reloads.
+- ``prometheus`` (role ``prometheus``), port 9090, with the lifecycle API for reloads and the
+  admin API for TSDB snapshots (the run's metrics are kept with the run before ``down``).
 
 Their images are drop-ins for the official ones, which start with a default configuration; once
 the run is up, :func:`configure_run` installs the rendered configuration (Docker's archive API,
@@ -82,7 +83,8 @@ def alertmanager() -> Component:
 
 
 def prometheus() -> Component:
-    """Prometheus with the lifecycle API (``/-/reload``) and a short retention."""
+    """Prometheus with the lifecycle API (``/-/reload``), the admin API (TSDB snapshots for the
+    evidence kept before ``down``) and a short retention."""
     return Component(
         name="prometheus",
         role="prometheus",
@@ -94,6 +96,7 @@ def prometheus() -> Component:
             "--storage.tsdb.path=/prometheus",
             "--storage.tsdb.retention.time=1d",
             "--web.enable-lifecycle",
+            "--web.enable-admin-api",
         ),
         cpus=0.25,
         memory_mb=256,

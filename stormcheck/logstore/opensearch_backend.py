@@ -2,15 +2,17 @@
 
 Reads implement :class:`~stormcheck.logstore.store.LogStore`. Two writes sit beside them for the
 platform and the tests, not for judging: installing the composable index template and indexing
-documents with ``_bulk``. Every client exception becomes a :class:`BackendError`.
+documents with ``_bulk``; and one export, :meth:`OpenSearchStore.scan`, which reads every
+document of an index pattern (a scroll) for the evidence a run keeps after ``down``. Every client exception becomes a :class:`BackendError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import opensearchpy
+import opensearchpy.helpers
 from opensearchpy import OpenSearch
 
 from stormcheck.errors import BackendError
@@ -116,6 +118,38 @@ class OpenSearchStore:
             )
             raise BackendError(f"opensearch at {self.url}: _bulk into {index} rejected: {first}")
         return len(lines) // 2
+
+    def scan(self, index: str, *, page_size: int = 2000) -> Iterator[LogRecord]:
+        """Every document of ``index`` (a name or pattern), in no particular order (a scroll).
+
+        Each record's ``at_ms`` is its ``@timestamp`` as epoch ms. :class:`BackendError` when the
+        scroll fails or a document has no ``@timestamp``.
+        """
+        where = f"opensearch at {self.url}: scan {index}"
+        body = {
+            "query": {"match_all": {}},
+            "docvalue_fields": [{"field": TIMESTAMP_FIELD, "format": "epoch_millis"}],
+        }
+        hits = opensearchpy.helpers.scan(
+            self._client, query=body, index=index, size=page_size, scroll="2m"
+        )
+        try:
+            for hit in hits:
+                try:
+                    at = hit["fields"][TIMESTAMP_FIELD][0]
+                    at_ms = int(float(at))
+                except (KeyError, IndexError, TypeError, ValueError):
+                    raise BackendError(
+                        f"{where}: document {hit.get('_id')!r} has no {TIMESTAMP_FIELD}"
+                    ) from None
+                yield LogRecord(
+                    index=str(hit["_index"]),
+                    doc_id=str(hit["_id"]),
+                    at_ms=at_ms,
+                    fields=dict(hit.get("_source") or {}),
+                )
+        except opensearchpy.exceptions.OpenSearchException as exc:
+            raise BackendError(f"{where}: {exc}") from exc
 
     def close(self) -> None:
         """Release the connection pool."""

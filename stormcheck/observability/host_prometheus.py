@@ -23,7 +23,7 @@ from stormcheck.errors import ConfigError
 from stormcheck.net import free_port
 from stormcheck.waiting import NotYet, poll_until
 
-__all__ = ["HostPrometheus", "start_host_prometheus"]
+__all__ = ["HostPrometheus", "serve_blocks", "start_host_prometheus"]
 
 _READY_TIMEOUT_S = 30.0
 _BACKFILL_TIMEOUT_S = 300.0
@@ -181,4 +181,14 @@ def start_host_prometheus(
         _backfill_rules(running, recording_rules, rules_span, rules_step_s, folder)
     finally:
         running.stop()
+    return _start(folder, data_dir)
+
+
+def serve_blocks(data_dir: Path, folder: Path) -> HostPrometheus:
+    """A ready Prometheus serving the TSDB blocks already in ``data_dir`` (e.g. a snapshot's).
+
+    Its configuration and log go to ``folder``. Prometheus may compact what it serves, so hand it
+    a copy of data that must stay as it is. The caller stops the result; ``RuntimeError`` when it
+    does not start (nothing is left running then).
+    """
     return _start(folder, data_dir)
