@@ -37,6 +37,8 @@ COMMAND_MODULES: dict[str, str] = {
     "janitor": "janitor",
     "load": "load",
     "run": "run",
+    "runs": "runs",
+    "sink": "sink",
     "slo": "slo",
     "status": "platform",
     "tools": "tools",
