@@ -38,7 +38,9 @@ def _run(runs_dir: Path, run_id: str, *, state: str = "down", lease: Lease = DEA
         ),
     )
     ready = Verdict.passed(
-        "ready/shop-1", "shop-1 passed its readiness check after 2.6 s", Evidence(description="readiness")
+        "ready/shop-1",
+        "shop-1 passed its readiness check after 2.6 s",
+        Evidence(description="readiness"),
     )
     folder.write_verdicts([ready, slo])
     return folder
