@@ -19,6 +19,7 @@ import click
 
 from stormcheck.commands import CliState, pass_state
 from stormcheck.errors import StormcheckError
+from stormcheck.redaction import install_log_redaction
 from stormcheck.settings import PROFILES
 
 __all__ = ["COMMAND_MODULES", "EXIT_ERROR", "CliState", "build_cli", "main", "pass_state"]
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     # up on SIGINT, so take it back.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    install_log_redaction()
     group = build_cli(eager=False)
     try:
         code = group.main(args=argv, prog_name="stormcheck", standalone_mode=False)

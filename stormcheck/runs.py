@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stormcheck.errors import ConfigError, RunNotFoundError
-from stormcheck.redaction import split_password, with_password
+from stormcheck.redaction import redact, register, split_password, with_password
 from stormcheck.timeline import Timeline, now_ms
 from stormcheck.verdict import Verdict
 
@@ -369,6 +369,7 @@ class Manifest:
             public[key], password = split_password(url)
             if password is not None:
                 self.credentials[_credential_key(record.name, key)] = password
+                register(password)
         self.components[record.name] = replace(record, endpoints=public)
 
     def update(self, component: str, **changes: Any) -> ComponentRecord:
@@ -488,7 +489,9 @@ class RunFolder:
         """Write the run file atomically (readers never see half a file); credentials apart."""
         if manifest.credentials:
             self.credentials_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _write_json_atomically(self.credentials_path, dict(manifest.credentials), mode=0o600)
+            _write_json_atomically(
+                self.credentials_path, dict(manifest.credentials), mode=0o600, redacted=False
+            )
         _write_json_atomically(self.manifest_path, manifest.to_dict())
 
     def remove_credentials(self) -> None:
@@ -517,6 +520,8 @@ class RunFolder:
                 f"run credentials {self.credentials_path}: unreadable ({exc})"
             ) from None
         manifest.credentials.update({str(k): str(v) for k, v in dict(stored).items()})
+        for password in manifest.credentials.values():
+            register(password)
         return manifest
 
     def write_verdicts(self, verdicts: Iterable[Verdict]) -> None:
@@ -531,12 +536,16 @@ class RunFolder:
         return [Verdict.from_dict(item) for item in data]
 
 
-def _write_json_atomically(path: Path, data: Any, *, mode: int = 0o644) -> None:
+def _write_json_atomically(
+    path: Path, data: Any, *, mode: int = 0o644, redacted: bool = True
+) -> None:
+    """Write ``data`` as JSON; known secrets masked unless ``redacted`` is False (credentials)."""
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        out.write(redact(text) if redacted else text)
     os.chmod(tmp, mode)  # the umask may have narrowed it; never widened beyond ``mode``
     tmp.replace(path)
 

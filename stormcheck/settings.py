@@ -4,21 +4,30 @@ Precedence, lowest first: code defaults < profile file < ``STORMCHECK_*`` enviro
 options. The profile (``local``, ``kubernetes``, ``aws``) picks the profile file:
 ``stormcheck/profiles/<profile>.toml``, or the file named by ``--profile-file`` /
 ``STORMCHECK_PROFILE_FILE``. A wrong value raises :class:`ConfigError` naming the key, where the
-value came from and what was expected. Profile files never hold secrets: clients resolve
-credentials from the kube context, the AWS profile or the environment.
+value came from and what was expected; a profile file's problems are located, one line each
+(``file:line: key: message``, :mod:`stormcheck.inputs`). Profile files never hold secrets: clients
+resolve credentials from the kube context, the AWS profile or the environment.
+
+Secrets the harness itself needs are *referenced*, never written: a ``[secrets]`` table in the
+profile file (``shop_token = "env:SHOP_TOKEN"`` or ``"file:secrets/shop-token"``, a relative path
+from the profile file's folder), or ``STORMCHECK_SECRET_<NAME>=env:VAR|file:PATH`` in the
+environment. Each is resolved once, here, and registered with :mod:`stormcheck.redaction`, so no
+writer of the harness puts its value in clear into a file; :attr:`Settings.secrets` holds
+:class:`~stormcheck.redaction.Secret` values, which print as their reference.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from stormcheck.errors import ConfigError
+from stormcheck.inputs import InputError, Problem, read_toml
+from stormcheck.redaction import MIN_SECRET_LENGTH, Secret, register
 
 __all__ = [
     "IMAGE_MODES",
@@ -88,6 +97,18 @@ class Settings:
     aws_redis_security_group_id: str | None = None
     aws_certificate_arn: str | None = None
     aws_web_acl_arn: str | None = None
+    # secrets referenced by the profile file or STORMCHECK_SECRET_<NAME> (values never printed)
+    secrets: tuple[Secret, ...] = ()
+
+    def secret(self, name: str) -> str:
+        """The value of the secret ``name``; :class:`ConfigError` when none is configured."""
+        for item in self.secrets:
+            if item.name == name:
+                return item.reveal()
+        raise ConfigError(
+            f"secret {name!r} is not configured: set it in the profile file's [secrets] table or"
+            f" STORMCHECK_SECRET_{name.upper()} (env:VAR or file:PATH)"
+        )
 
 
 # What each field accepts: (parser from a string or TOML value, what was expected).
@@ -219,20 +240,95 @@ def _parse(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{key} from {source}: expected {expected}, got {value!r}") from None
 
 
-def _read_profile_file(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"profile file {path}: not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"profile file {path}: not valid TOML ({exc})") from None
-    known = {f.name for f in fields(Settings)}
-    for key in data:
-        if key not in known:
-            raise ConfigError(
-                f"profile file {path}: unknown key {key!r}; expected one of {', '.join(sorted(known))}"
-            )
-    return data
+_SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_ENV_PREFIX = f"{ENV_PREFIX}SECRET_"
+
+
+def _resolve_secret(name: str, reference: Any, env: Mapping[str, str], base: Path) -> Secret:
+    """The secret ``reference`` names; ``ValueError`` saying why not (never showing a value)."""
+    if not _SECRET_NAME.match(name):
+        raise ValueError("a secret's name is lower-case letters, digits and '_'")
+    kind, _, where = reference.partition(":") if isinstance(reference, str) else ("", "", "")
+    if kind == "env" and _ENV_NAME.match(where):
+        if where not in env:
+            raise ValueError(f"environment variable {where} is not set")
+        value = env[where]
+    elif kind == "file" and where.strip():
+        path = base / Path(where).expanduser()
+        try:
+            value = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ValueError(f"cannot read {path}: {reason}") from None
+    else:
+        raise ValueError(
+            "expected a reference, env:VARIABLE or file:PATH (a secret's value is never written"
+            " in settings)"
+        )
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"{kind}:{where} holds fewer than {MIN_SECRET_LENGTH} characters, too short to redact"
+        )
+    return Secret(name=name, reference=f"{kind}:{where}", value=value)
+
+
+def _read_profile_file(
+    path: Path, name: str, source: str, env: Mapping[str, str]
+) -> tuple[dict[str, Any], list[Secret]]:
+    """The parsed values and resolved secrets of a profile file; :class:`InputError` (located)."""
+    toml = read_toml(path, what="a profile file")
+    known = {f.name for f in fields(Settings)} - {"secrets"}
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    secrets: list[Secret] = []
+
+    def problem(key: str, message: str) -> None:
+        problems.append(Problem(file=path, line=toml.line(key), field=key, message=message))
+
+    for key, value in toml.values.items():
+        if key == "secrets":
+            if not isinstance(value, dict):
+                problem(key, 'expected a table of name = "env:VAR" or "file:PATH"')
+                continue
+            for secret_name, reference in value.items():
+                try:
+                    secrets.append(_resolve_secret(secret_name, reference, env, path.parent))
+                except ValueError as exc:
+                    problems.append(
+                        Problem(
+                            file=path,
+                            line=_table_line(path, secret_name, toml.line(key)),
+                            field=f"secrets.{secret_name}",
+                            message=str(exc),
+                        )
+                    )
+        elif key not in known:
+            problem(key, f"unknown key; expected one of {', '.join(sorted(known | {'secrets'}))}")
+        elif key == "profile" and value != name:
+            problem(key, f"profile = {value!r} but the chosen profile is {name!r} ({source})")
+        else:
+            try:
+                values[key] = _PARSERS[key][0](value)
+            except (TypeError, ValueError):
+                problem(key, f"expected {_PARSERS[key][1]}, got {value!r}")
+    if problems:
+        raise InputError(problems, what=f"profile file {path}")
+    return values, secrets
+
+
+def _table_line(path: Path, key: str, table_line: int | None) -> int | None:
+    """The line of ``key = ...`` after the table header at ``table_line``."""
+    if table_line is None:
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
+    for number in range(table_line, len(lines)):
+        if lines[number].lstrip().startswith("["):
+            break
+        if pattern.match(lines[number]):
+            return number + 1
+    return table_line
 
 
 def load_settings(
@@ -263,22 +359,24 @@ def load_settings(
         Path(env[f"{ENV_PREFIX}PROFILE_FILE"]) if env.get(f"{ENV_PREFIX}PROFILE_FILE") else None
     )
     path = file_name or PROFILES_DIR / f"{name}.toml"
-    values: dict[str, Any] = {}
-    for key, value in _read_profile_file(path).items():
-        if key == "profile" and value != name:
-            raise ConfigError(
-                f"profile file {path}: profile = {value!r} but the chosen profile is {name!r} ({source})"
-            )
-        values[key] = _parse(key, value, f"profile file {path}")
+    values, secrets = _read_profile_file(path, name, source, env)
+    by_name = {s.name: s for s in secrets}
+    for var in sorted(env):
+        if var.startswith(SECRET_ENV_PREFIX):
+            secret_name = var.removeprefix(SECRET_ENV_PREFIX).lower()
+            try:
+                by_name[secret_name] = _resolve_secret(secret_name, env[var], env, Path.cwd())
+            except ValueError as exc:
+                raise ConfigError(f"environment {var}: {exc}") from None
 
     for f in fields(Settings):
         var = f"{ENV_PREFIX}{f.name.upper()}"
-        if var in env and f.name != "profile":
+        if var in env and f.name not in ("profile", "secrets"):
             values[f.name] = _parse(f.name, env[var], f"environment {var}")
 
     known = {f.name for f in fields(Settings)}
     for key, value in overrides.items():
-        if key not in known:
+        if key not in known or key == "secrets":
             raise ConfigError(
                 f"command line --set {key}: unknown setting; expected one of {', '.join(sorted(known))}"
             )
@@ -286,7 +384,9 @@ def load_settings(
             values[key] = _parse(key, value, f"command line --set {key}")
     values["profile"] = name
     values.setdefault("cache_dir", _default_cache_dir(env))
-    return Settings(**values)
+    for secret in by_name.values():
+        register(secret.reveal())
+    return Settings(**values, secrets=tuple(sorted(by_name.values(), key=lambda s: s.name)))
 
 
 def describe_settings(settings: Settings) -> dict[str, str]:

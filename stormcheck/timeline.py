@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stormcheck.errors import ConfigError
+from stormcheck.redaction import redact
 
 __all__ = ["Event", "EventKind", "Timeline", "iso_ms", "now_ms"]
 
@@ -99,7 +100,7 @@ class Timeline:
     ) -> Event:
         """Append an event (now, unless ``at_ms`` is given) and return it."""
         event = Event(at_ms=now_ms() if at_ms is None else at_ms, kind=kind, name=name, attrs=attrs)
-        line = event.to_json() + "\n"
+        line = redact(event.to_json()) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:

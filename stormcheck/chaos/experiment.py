@@ -36,6 +36,7 @@ from stormcheck.chaos.experiment_file import read_experiment
 from stormcheck.chaos.journal import ExperimentOutcome, JournalReading, read_journal
 from stormcheck.chaos.snapshot import Snapshot, diff, take
 from stormcheck.errors import ConfigError, StormcheckError
+from stormcheck.redaction import redact
 from stormcheck.runs import RunFolder
 from stormcheck.settings import Settings
 from stormcheck.timeline import EventKind
@@ -267,7 +268,7 @@ def run_experiment(
     folder.journals_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder.journals_dir / f"{stamp}-{source.stem}.json"
-    path.write_text(json.dumps(journal, indent=2, default=str) + "\n", encoding="utf-8")
+    path.write_text(redact(json.dumps(journal, indent=2, default=str)) + "\n", encoding="utf-8")
     folder.timeline.record(
         EventKind.NOTE,
         f"experiment {source.stem}",

@@ -12,7 +12,9 @@ which ``chaos validate`` runs), an experiment of the catalogue:
 - uses no two-item list of words as a tolerance (Chaos Toolkit reads ``[a, b]`` as the range
   ``a <= value <= b``; a set of allowed words is a ``regex`` tolerance).
 
-Every problem is one line: ``file: field: message``.
+Every problem is one located line: ``file:line: field: message`` (:mod:`stormcheck.inputs`); a
+missing field is reported at the first line of the mapping that lacks it. Files are read the
+bounded way every input file is (size cap, UTF-8 only, no YAML aliases).
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import importlib
 import inspect
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from stormcheck.errors import ConfigError
+from stormcheck.inputs import Problem, read_yaml_mapping
 
 __all__ = [
     "CONTRIBUTIONS",
@@ -54,6 +57,16 @@ class ExperimentFile:
 
     path: Path
     document: Mapping[str, Any]
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line(self, where: str) -> int | None:
+        """The line of the field ``where`` (``method[0].provider.module``), or of its nearest
+        ancestor the file has (its first line for a missing top-level field)."""
+        while where:
+            if where in self.lines:
+                return self.lines[where]
+            where = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", where) if re.search(r"[.\[]", where) else ""
+        return self.lines.get("")
 
     @property
     def title(self) -> str:
@@ -77,22 +90,31 @@ def experiment_files(folder: Path) -> list[Path]:
 
 
 def read_experiment(path: Path) -> ExperimentFile:
-    """Parse ``path``; :class:`ConfigError` naming the file when it is not a mapping."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
-    if not isinstance(document, Mapping):
-        raise ConfigError(
-            f"{path}: expected an experiment (a mapping), got {type(document).__name__}"
-        )
-    return ExperimentFile(path, document)
+    """Parse ``path`` (YAML or JSON); :class:`~stormcheck.inputs.InputError`, located, when it
+    cannot be read or is not a mapping."""
+    node, loader = read_yaml_mapping(path, what="an experiment")
+    document = loader.construct_document(node)
+    lines: dict[str, int] = {"": node.start_mark.line + 1}
+    _index_lines(node, "", lines)
+    return ExperimentFile(path, document, lines)
+
+
+def _index_lines(node: Node, where: str, lines: dict[str, int]) -> None:
+    """The line of every field under ``node``, by its path; ``${key}`` uses as ``${key}``."""
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode):
+                path = f"{where}.{key_node.value}" if where else str(key_node.value)
+                lines.setdefault(path, key_node.start_mark.line + 1)
+                _index_lines(value_node, path, lines)
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            path = f"{where}[{index}]"
+            lines.setdefault(path, item.start_mark.line + 1)
+            _index_lines(item, path, lines)
+    elif isinstance(node, ScalarNode) and isinstance(node.value, str):
+        for key in _REFERENCE.findall(node.value):
+            lines.setdefault(f"${{{key}}}", node.start_mark.line + 1)
 
 
 def _activities(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -207,4 +229,19 @@ def check_experiment(path: Path) -> list[str]:
     for key in sorted(set(_references({k: v for k, v in doc.items() if k != "configuration"}))):
         if key not in declared:
             problems.append(f"configuration: ${{{key}}} is used but not declared")
-    return [f"{path}: {problem}" for problem in problems]
+    located = []
+    for problem in problems:
+        where, _, message = problem.partition(": ")
+        reference = _REFERENCE.search(message) if where == "configuration" else None
+        line = experiment.lines.get(reference.group(0)) if reference else None
+        located.append(
+            str(
+                Problem(
+                    file=path,
+                    line=line or experiment.line(where),
+                    field=where,
+                    message=message,
+                )
+            )
+        )
+    return located

@@ -29,6 +29,7 @@ from stormcheck.load.scenarios import Scenario
 from stormcheck.load.thresholds import LATENCY_CHECKS, Thresholds, threshold_checks
 from stormcheck.net import free_port
 from stormcheck.paths import project_root
+from stormcheck.redaction import redact, redact_files
 from stormcheck.verdict import Verdict, combine
 
 __all__ = [
@@ -169,7 +170,8 @@ def build_commands(
 
 
 def _pump(stream: IO[str], sink: IO[str], progress: Progress, prefix: str) -> None:
-    for line in stream:
+    for raw in stream:
+        line = redact(raw)
         sink.write(prefix + line)
         sink.flush()
         progress(prefix + line.rstrip("\n"))
@@ -325,6 +327,8 @@ def run_load(
         limited_by=confinement.how,
     )
     (output_dir / "cpu.json").write_text(_json(cpu.to_dict()), encoding="utf-8")
+    # Locust wrote these in its own process, which knows none of this process's secrets.
+    redact_files([output_dir, request_log])
     verdict = _judge(request_log, plan.thresholds, cpu)
     return LoadResult(
         exit_code=exit_code,

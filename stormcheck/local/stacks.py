@@ -28,6 +28,7 @@ import secrets
 from collections.abc import Callable
 from functools import partial
 
+from stormcheck import redaction
 from stormcheck.errors import ConfigError
 from stormcheck.local import logstore as log_store
 from stormcheck.local import monitoring, readiness
@@ -327,6 +328,7 @@ def _ingress() -> Component:
 
 def _full(password: str) -> dict[str, Callable[[], Component]]:
     replication_password = secrets.token_urlsafe(12)
+    redaction.register(replication_password)
     run_token = secrets.token_hex(4)
 
     def shop(replica: int) -> Callable[[], Component]:
@@ -387,6 +389,7 @@ def components_for(stack: str, *, only: tuple[str, ...] = ()) -> list[Component]
     if stack not in STACK_COMPONENTS:
         raise ConfigError(f"unknown stack {stack!r}; known: {', '.join(STACK_COMPONENTS)}")
     password = secrets.token_urlsafe(12)
+    redaction.register(password)
     makers = _full(password) if stack == "full" else _minimal(password)
     names = only or STACK_COMPONENTS[stack]
     unknown = [n for n in names if n not in makers]

@@ -15,11 +15,11 @@ A query names the counter series to count: an instant-vector selector such as
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stormcheck.inputs import DURATION_UNITS, parse_duration
 from stormcheck.slo.expressions import CounterQuery, QueryError
 from stormcheck.slo.log_sli import LogRatioSli
 
@@ -33,23 +33,6 @@ __all__ = [
     "format_duration",
     "parse_duration",
 ]
-
-# Units of OpenSLO's duration shorthand the engine accepts; M, Q and Y are calendar-dependent
-# lengths, which a rolling window over counters cannot use.
-DURATION_UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^([1-9][0-9]{0,5})([smhdw])$")
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in an OpenSLO duration such as ``30d``, ``1h``, ``5m``; ``ValueError`` otherwise."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(
-            f"{text!r} is not a duration: expected a positive whole number and one unit of "
-            + ", ".join(DURATION_UNITS)
-            + " (e.g. 30d, 1h)"
-        )
-    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
 
 
 def format_duration(seconds: float) -> str:
