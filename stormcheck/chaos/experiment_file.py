@@ -84,9 +84,18 @@ class ExperimentFile:
         return dict(self.document.get("contributions") or {})
 
 
+# data files that live beside the experiments: the expected outcomes (stormcheck.judge)
+NOT_EXPERIMENTS = frozenset({"expected.yaml"})
+
+
 def experiment_files(folder: Path) -> list[Path]:
-    """The experiment files (``*.yaml``, ``*.yml``, ``*.json``) in ``folder``, sorted."""
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    """The experiment files (``*.yaml``, ``*.yml``, ``*.json``) in ``folder``, sorted; the data
+    files of :data:`NOT_EXPERIMENTS` are not experiments."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".yaml", ".yml", ".json") and p.name not in NOT_EXPERIMENTS
+    )
 
 
 def read_experiment(path: Path) -> ExperimentFile:

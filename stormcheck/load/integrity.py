@@ -6,7 +6,7 @@ API returned), no definitive rejection has one, and ``unknown`` keys are counted
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import psycopg
 
@@ -14,7 +14,13 @@ from stormcheck.load.analysis import resolve_checkout_keys
 from stormcheck.load.request_records import CheckoutOutcome, RequestRecord
 from stormcheck.verdict import Evidence, Verdict
 
-__all__ = ["ORDERS_BY_KEY", "judge_checkout_integrity"]
+__all__ = [
+    "ORDERS_BY_KEY",
+    "OrdersLookup",
+    "judge_checkout_integrity",
+    "judge_integrity",
+    "orders_in",
+]
 
 ORDERS_BY_KEY = (
     "SELECT idempotency_key, array_agg(id ORDER BY id) FROM orders "
@@ -22,22 +28,40 @@ ORDERS_BY_KEY = (
 )
 
 
+# keys -> the order ids stored for each (keys without an order left out); raises psycopg.Error
+OrdersLookup = Callable[[Sequence[str]], Mapping[str, Sequence[int]]]
+
+
+def orders_in(dsn: str) -> OrdersLookup:
+    """The orders lookup of the database ``dsn`` (one query per call)."""
+
+    def lookup(keys: Sequence[str]) -> dict[str, list[int]]:
+        with psycopg.connect(dsn, connect_timeout=5) as conn:
+            rows = conn.execute(ORDERS_BY_KEY, (list(keys),)).fetchall()
+        return {str(key): [int(i) for i in ids] for key, ids in rows}
+
+    return lookup
+
+
 def judge_checkout_integrity(records: Sequence[RequestRecord], dsn: str) -> Verdict:
     """The integrity verdict of every checkout key in ``records`` against the database ``dsn``.
 
     No checkout in the log, or a database that cannot be asked, is ``inconclusive``.
     """
+    return judge_integrity(records, orders_in(dsn))
+
+
+def judge_integrity(records: Sequence[RequestRecord], orders: OrdersLookup) -> Verdict:
+    """:func:`judge_checkout_integrity` with the orders per key from ``orders``."""
     name = "checkout integrity"
     resolution = resolve_checkout_keys(records)
     keys = sorted(set(resolution.final) | set(resolution.unfinished))
     if not keys:
         return Verdict.inconclusive(name, "no checkout in the request log")
     try:
-        with psycopg.connect(dsn, connect_timeout=5) as conn:
-            rows = conn.execute(ORDERS_BY_KEY, (keys,)).fetchall()
+        in_db = {str(k): [int(i) for i in ids] for k, ids in orders(keys).items()}
     except psycopg.Error as exc:
         return Verdict.inconclusive(name, f"cannot read orders from PostgreSQL: {exc}".strip())
-    in_db: dict[str, list[int]] = {str(key): [int(i) for i in ids] for key, ids in rows}
     successes = resolution.keys_with(CheckoutOutcome.SUCCESS)
     rejected = resolution.keys_with(CheckoutOutcome.REJECTED)
     unknown = resolution.keys_with(CheckoutOutcome.UNKNOWN)
