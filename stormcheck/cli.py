@@ -37,6 +37,7 @@ COMMAND_MODULES: dict[str, str] = {
     "images": "images",
     "janitor": "janitor",
     "load": "load",
+    "report": "report",
     "run": "run",
     "runs": "runs",
     "sink": "sink",

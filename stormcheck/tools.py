@@ -6,7 +6,8 @@ installed when the part that needs it runs, through its own registry: Go tools f
 module proxy (``go install``, or ``go build`` inside the downloaded module source for modules
 whose go.mod has ``replace`` directives, which ``go install module@version`` refuses), Python tools into a virtualenv of their own from PyPI, from a
 hash-pinned lock shipped in ``stormcheck/locks/`` (checkov pins boto3 exactly and its
-``bc-python-hcl2`` overwrites python-hcl2's ``hcl2``: it must never share the project's venv).
+``bc-python-hcl2`` overwrites python-hcl2's ``hcl2``: it must never share the project's venv),
+npm tools into a folder of their own from the npm registry, checked against a pinned integrity.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ class Tool:
 
     name: str
     version: str
-    kind: Literal["go", "go-source", "python"]
+    kind: Literal["go", "go-source", "python", "npm"]
     binaries: dict[str, str]
     go_module: str = ""
     version_variable: str | None = None  # a Go variable set to the version at link time
     link_flags: str = ""  # more -ldflags, e.g. -X settings a release build makes
+    npm_package: str = ""  # npm tools: the package, and the integrity its tarball must have
+    npm_integrity: str = ""
 
     def folder(self, cache_dir: Path) -> Path:
         """Where this version lives in the cache."""
@@ -83,6 +86,15 @@ TOOLS: dict[str, Tool] = {
         go_module="github.com/terraform-linters/tflint",
         binaries={"tflint": "."},
     ),
+    # Allure 2 (Apache-2.0; a Java program, run on the Java 17 installed for OpenSearch).
+    "allure": Tool(
+        name="allure",
+        version="2.46.1",
+        kind="npm",
+        npm_package="allure-commandline",
+        npm_integrity="sha512-4HTxbXR9D2+cJV9z4MO/IUa7sfYiLLXBP3/4MWSqC63ey55wBMvXAk83yZYwJ2t+jKU1Z7QW6LgCUx0BhPy9EQ==",
+        binaries={"allure": "node_modules/allure-commandline/dist/bin/allure"},
+    ),
 }
 LOCKS_DIR = Path(__file__).parent / "locks"
 
@@ -104,6 +116,8 @@ def install_tool(name: str, cache_dir: Path, *, go_proxy: str | None = None) -> 
         return bin_dir
     if tool.kind == "python":
         return _install_python_tool(tool, folder)
+    if tool.kind == "npm":
+        return _install_npm_tool(tool, folder)
     if tool.kind == "go-source":
         return _build_go_source_tool(tool, folder, go_proxy)
     return _install_go_tool(tool, folder, go_proxy)
@@ -137,6 +151,49 @@ def _install_python_tool(tool: Tool, folder: Path) -> Path:
                 f" is PyPI reachable?\n{result.stderr.strip()[-800:]}"
             )
     (folder / ".complete").touch()
+    return folder / "bin"
+
+
+def _install_npm_tool(tool: Tool, folder: Path) -> Path:
+    """``npm install`` of the pinned package into a staging folder; its integrity must match."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ToolInstallError(
+            f"{tool.name} {tool.version} is installed with npm, and no `npm` is on PATH"
+        )
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "package.json").write_text(json.dumps({"private": True}) + "\n", encoding="utf-8")
+    spec = f"{tool.npm_package}@{tool.version}"
+    argv = [
+        npm,
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--save-exact",
+        "--prefix",
+        str(staging),
+        spec,
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=1800)
+    if result.returncode != 0:
+        raise ToolInstallError(
+            f"npm install {spec} failed (exit {result.returncode}); is the npm registry reachable?"
+            f"\n{result.stderr.strip()[-800:]}"
+        )
+    lock = json.loads((staging / "package-lock.json").read_text(encoding="utf-8"))
+    entry = lock.get("packages", {}).get(f"node_modules/{tool.npm_package}", {})
+    if entry.get("version") != tool.version or entry.get("integrity") != tool.npm_integrity:
+        raise ToolInstallError(
+            f"npm install {spec}: got version {entry.get('version')!r} with integrity"
+            f" {entry.get('integrity')!r}; expected {tool.version} with {tool.npm_integrity}"
+        )
+    (staging / "bin").mkdir()
+    for binary, relative in tool.binaries.items():
+        (staging / "bin" / binary).symlink_to(Path("..") / relative)
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
     return folder / "bin"
 
 

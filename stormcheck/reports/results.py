@@ -1,0 +1,457 @@
+"""One shape of result for both ways in, and Allure 2's result files written from it.
+
+A :class:`Result` is what a reviewer sees of one check: status and message, labels (epic = area,
+feature = experiment or SLO, story, severity, profile, zone), links (runbook, SLO file, experiment
+file) and attachments. The main job builds results from a run folder (:func:`experiment_result`,
+:func:`verdict_result`) and :func:`write_results` writes Allure 2's documented files
+(``<uuid>-result.json``, ``<uuid>-container.json``, ``<uuid>-attachment.<ext>``); the pytest
+adapter (``fixtures/allure.py``) asks :func:`result_labels`, :func:`test_labels` and
+:func:`experiment_attachments` for the same decisions and hands them to allure-pytest.
+Every text attachment passes through :func:`stormcheck.reports.redact.redact_text`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from stormcheck.errors import ConfigError
+from stormcheck.reports.evidence import ExperimentRecord, RunEvidence, parse_time_ms
+from stormcheck.reports.plots import write_plot
+from stormcheck.reports.redact import redact_text
+from stormcheck.verdict import Outcome, Verdict
+
+__all__ = [
+    "Attachment",
+    "Link",
+    "Result",
+    "Status",
+    "experiment_attachments",
+    "experiment_result",
+    "result_labels",
+    "run_results",
+    "test_labels",
+    "verdict_result",
+    "write_results",
+]
+
+Status = Literal["passed", "failed", "broken", "skipped"]
+SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
+_CONTRIBUTION_SEVERITY = {"high": "critical", "medium": "normal", "low": "minor", "none": "trivial"}
+_TIER_SEVERITY = {
+    "e2e": "critical",
+    "catalogue": "critical",
+    "integration": "normal",
+    "slow": "normal",
+    "unit": "minor",
+    "static": "minor",
+    "benchmark": "trivial",
+}
+SAMPLE_LOG_LINES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link of a result: ``kind`` is Allure's link type (``link``, ``issue``, ``tms``)."""
+
+    name: str
+    url: str
+    kind: str = "link"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Content to attach: text is redacted before it is written; a PNG is copied as it is."""
+
+    name: str
+    content: bytes
+    mime: str
+    extension: str
+
+    @classmethod
+    def text(
+        cls, name: str, text: str, *, mime: str = "text/plain", extension: str = "txt"
+    ) -> Attachment:
+        """A text attachment, redacted."""
+        return cls(name, redact_text(text).encode("utf-8"), mime, extension)
+
+    @classmethod
+    def json(cls, name: str, data: Any) -> Attachment:
+        """A JSON attachment, redacted."""
+        return cls.text(
+            name, json.dumps(data, indent=2, default=str), mime="application/json", extension="json"
+        )
+
+    @classmethod
+    def png(cls, name: str, path: Path) -> Attachment:
+        """A PNG image."""
+        return cls(name, path.read_bytes(), "image/png", "png")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """What a reviewer sees of one check."""
+
+    name: str
+    full_name: str
+    status: Status
+    message: str
+    labels: tuple[tuple[str, str], ...]
+    links: tuple[Link, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    start_ms: int = 0
+    stop_ms: int = 0
+    description: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+def result_labels(
+    *, area: str, feature: str, story: str, severity: str, profile: str, zone: str
+) -> tuple[tuple[str, str], ...]:
+    """The labels every result carries, in Allure's names (``severity`` one of Allure's five)."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity {severity!r}: expected one of {', '.join(SEVERITIES)}")
+    return (
+        ("epic", area),
+        ("feature", feature),
+        ("story", story),
+        ("severity", severity),
+        ("profile", profile),
+        ("zone", zone),
+    )
+
+
+def test_labels(
+    nodeid: str, markers: Iterable[str], *, profile: str
+) -> tuple[tuple[str, str], ...]:
+    """Labels of a pytest test: epic = its suite folder, feature = its module, story = the test."""
+    path, _, name = nodeid.partition("::")
+    parts = Path(path).with_suffix("").parts
+    area = parts[1] if len(parts) > 2 and parts[0] == "suites" else (parts[0] if parts else "tests")
+    feature = parts[-1].removeprefix("test_") if parts else "tests"
+    names = set(markers)
+    severity = next((s for tier, s in _TIER_SEVERITY.items() if tier in names), "normal")
+    story = name.split("[", 1)[0] or feature
+    return result_labels(
+        area=area, feature=feature, story=story, severity=severity, profile=profile, zone="all"
+    )
+
+
+def _severity(contributions: Mapping[str, str]) -> str:
+    ranks = [
+        s
+        for s in SEVERITIES
+        if s in {_CONTRIBUTION_SEVERITY.get(v, "normal") for v in contributions.values()}
+    ]
+    return ranks[0] if ranks else "normal"
+
+
+def _zone(evidence: RunEvidence, record: ExperimentRecord) -> str:
+    zones = set()
+    for fault in record.faults:
+        component = str(fault.get("component") or "")
+        if component in evidence.manifest.components:
+            zones.add(evidence.manifest.components[component].zone or "none")
+        elif fault.get("zone"):
+            zones.add(str(fault["zone"]))
+    return ",".join(sorted(zones)) or "none"
+
+
+def _slo_files(verdicts: Iterable[Verdict]) -> list[str]:
+    return sorted(
+        {e.sli.slo_file for v in verdicts for e in v.evidence if e.sli and e.sli.slo_file}
+    )
+
+
+def _evidence_table(record: ExperimentRecord) -> str:
+    """The SLO evidence table: the judge's verdicts, else the steady-state probes of the journal."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if record.verdicts:
+        writer.writerow(
+            [
+                "verdict",
+                "outcome",
+                "observed",
+                "objective",
+                "budget_spent",
+                "window",
+                "query",
+                "reason",
+            ]
+        )
+        for verdict in record.verdicts:
+            for e in verdict.evidence or (None,):
+                window = (
+                    ""
+                    if e is None or e.window is None
+                    else f"{e.window.start_ms}..{e.window.end_ms}"
+                )
+                writer.writerow([
+                    verdict.name, verdict.outcome.value,
+                    "" if e is None or e.observed is None else f"{e.observed:g}",
+                    "" if e is None or e.objective is None else f"{e.objective:g}",
+                    "" if e is None or e.budget_spent is None else f"{e.budget_spent:.4%}",
+                    window, "" if e is None else e.query or "", verdict.reason,
+                ])  # fmt: skip
+        return out.getvalue()
+    writer.writerow(["phase", "probe", "status", "output", "tolerance met"])
+    states = record.journal.get("steady_states") or {}
+    for phase in ("before", "after"):
+        for probe in (states.get(phase) or {}).get("probes") or []:
+            writer.writerow([
+                phase, probe.get("activity", {}).get("name", ""), probe.get("status", ""),
+                probe.get("output"), probe.get("tolerance_met"),
+            ])  # fmt: skip
+    return out.getvalue()
+
+
+def _log_sample(evidence: RunEvidence, record: ExperimentRecord) -> str | None:
+    """Up to :data:`SAMPLE_LOG_LINES` log lines of the fault window, from retained log documents."""
+    lines: list[str] = []
+    for directory in (evidence.folder.root / "evidence", evidence.folder.logs_dir):
+        for path in sorted(directory.rglob("*.jsonl")) if directory.is_dir() else ():
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    try:
+                        doc = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    at = doc.get("@timestamp") or doc.get("time") or doc.get("at_ms")
+                    try:
+                        at_ms = parse_time_ms(at, where=str(path))
+                    except ConfigError:
+                        continue
+                    if record.fault_window.start_ms <= at_ms <= record.fault_window.end_ms:
+                        lines.append(line.rstrip("\n"))
+                        if len(lines) >= SAMPLE_LOG_LINES:
+                            return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" if lines else None
+
+
+def experiment_attachments(
+    evidence: RunEvidence, record: ExperimentRecord, plots_dir: Path
+) -> tuple[Attachment, ...]:
+    """The attachments of an experiment's result, in the order a reviewer reads them."""
+    spec_path, png = write_plot(plots_dir, evidence.run_id, record, evidence.buckets)
+    attachments = [
+        Attachment.png("plot: SLI, latency and error ratio", png),
+        Attachment.text(
+            "plot specification",
+            spec_path.read_text(encoding="utf-8"),
+            mime="application/json",
+            extension="json",
+        ),
+        Attachment.text(
+            "SLO evidence table", _evidence_table(record), mime="text/csv", extension="csv"
+        ),
+        Attachment.json("Chaos Toolkit journal", record.journal),
+        Attachment.text(
+            "snapshot diff",
+            "\n".join(
+                str(d) for d in (record.journal.get("stormcheck") or {}).get("snapshot_diff") or []
+            )
+            or "no difference: the platform was left as found\n",
+        ),
+    ]
+    stats = evidence.folder.root / "load" / "locust_stats.csv"
+    if stats.is_file():
+        attachments.append(
+            Attachment.text(
+                "Locust stats", stats.read_text(encoding="utf-8"), mime="text/csv", extension="csv"
+            )
+        )
+    sample = _log_sample(evidence, record)
+    if sample is not None:
+        attachments.append(Attachment.text("log lines in the fault window (sample)", sample))
+    if record.resilience is not None:
+        attachments.append(Attachment.json("resilience result", record.resilience))
+    return tuple(attachments)
+
+
+def _experiment_status(record: ExperimentRecord) -> tuple[Status, str]:
+    if record.resilience is not None:
+        failed = [v for v in record.verdicts if v.outcome is Outcome.FAIL]
+        unmeasured = [v for v in record.verdicts if v.outcome is Outcome.INCONCLUSIVE]
+        if record.resilience.get("met") is True:
+            return "passed", "every verdict within its expected outcomes"
+        for word, category in (
+            ("integrity", "integrity violated"),
+            ("recover", "recovery too slow"),
+        ):
+            hits = [v for v in failed if word in v.name.lower()]
+            if hits:
+                return "failed", f"{category}: " + "; ".join(f"{v.name}: {v.reason}" for v in hits)
+        if failed:
+            return "failed", "SLO breach: " + "; ".join(f"{v.name}: {v.reason}" for v in failed)
+        if unmeasured:
+            return "broken", "inconclusive: no data: " + "; ".join(
+                f"{v.name}: {v.reason}" for v in unmeasured
+            )
+        return "failed", "outside the expected outcomes: " + json.dumps(
+            record.resilience.get("expected")
+        )
+    reading = record.reading
+    reasons = "; ".join(reading.reasons)
+    diff = (record.journal.get("stormcheck") or {}).get("snapshot_diff") or []
+    if reading.outcome.value == "held":
+        if diff:
+            return "failed", f"not left as found: {len(diff)} difference(s) after the experiment"
+        return "passed", reasons
+    if reading.outcome.value == "deviated":
+        return "failed", f"SLO breach: the steady state deviated: {reasons}"
+    if reading.outcome.value == "inconclusive":
+        if "before" in reasons:
+            return "broken", f"platform not ready: {reasons}"
+        return "broken", f"inconclusive: no data: {reasons}"
+    return "broken", f"harness error: {reasons}"
+
+
+def experiment_result(evidence: RunEvidence, record: ExperimentRecord, plots_dir: Path) -> Result:
+    """The result of one experiment of the run."""
+    status, message = _experiment_status(record)
+    first_alert = record.alerts[0].name if record.alerts else None
+    runbook = str((record.resilience or {}).get("runbook") or "") or (
+        f"docs/runbooks/{first_alert}.md" if first_alert else ""
+    )
+    links = [Link("experiment file", record.experiment_file)] if record.experiment_file else []
+    links += [Link("runbook", runbook)] if runbook else []
+    links += [Link(f"SLO file {Path(f).name}", f) for f in _slo_files(record.verdicts)]
+    story = (
+        "; ".join(str(f.get("description") or f.get("name")) for f in record.faults) or record.stem
+    )
+    return Result(
+        name=record.title,
+        full_name=f"resilience.{record.stem}",
+        status=status,
+        message=message,
+        labels=result_labels(
+            area="resilience",
+            feature=record.stem,
+            story=story,
+            severity=_severity(record.contributions),
+            profile=evidence.manifest.profile,
+            zone=_zone(evidence, record),
+        ),
+        links=tuple(links),
+        attachments=experiment_attachments(evidence, record, plots_dir),
+        start_ms=record.window.start_ms,
+        stop_ms=record.window.end_ms,
+        description=str(record.journal.get("experiment", {}).get("description") or ""),
+        parameters={"run": evidence.run_id, "journal": record.journal_path.name},
+    )
+
+
+_VERDICT_STATUS: dict[Outcome, Status] = {
+    Outcome.PASS: "passed",
+    Outcome.FAIL: "failed",
+    Outcome.INCONCLUSIVE: "broken",
+}
+
+
+def verdict_result(evidence: RunEvidence, verdict: Verdict) -> Result:
+    """The result of one SLO verdict of the run (``verdicts.json``)."""
+    status = _VERDICT_STATUS[verdict.outcome]
+    prefix = {"pass": "", "fail": "SLO breach: ", "inconclusive": "inconclusive: no data: "}[
+        verdict.outcome.value
+    ]
+    windows = [e.window for e in verdict.evidence if e.window is not None]
+    table = "\n".join(verdict.explain().splitlines()) + "\n"
+    return Result(
+        name=verdict.name,
+        full_name=f"slo.{verdict.name}",
+        status=status,
+        message=prefix + verdict.reason,
+        labels=result_labels(
+            area="slo",
+            feature=verdict.name,
+            story=next((e.source for e in verdict.evidence if e.source), "gate"),
+            severity="critical",
+            profile=evidence.manifest.profile,
+            zone="all",
+        ),
+        links=tuple(Link(f"SLO file {Path(f).name}", f) for f in _slo_files([verdict])),
+        attachments=(
+            Attachment.text("SLO evidence table", table),
+            Attachment.json("verdict", verdict.to_dict()),
+        ),
+        start_ms=min((w.start_ms for w in windows), default=0),
+        stop_ms=max((w.end_ms for w in windows), default=0),
+        parameters={"run": evidence.run_id},
+    )
+
+
+def run_results(evidence: RunEvidence, plots_dir: Path) -> tuple[Result, ...]:
+    """Every result of a run: one per experiment, one per verdict of ``verdicts.json``."""
+    return tuple(experiment_result(evidence, r, plots_dir) for r in evidence.experiments) + tuple(
+        verdict_result(evidence, v) for v in evidence.verdicts
+    )
+
+
+def _history_id(result: Result) -> str:
+    return hashlib.md5(result.full_name.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def write_results(results: Sequence[Result], directory: Path, *, container: str) -> list[Path]:
+    """Write Allure 2 result files for ``results`` (and one container named ``container``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    children = []
+    for result in results:
+        result_id = str(uuid.uuid4())
+        children.append(result_id)
+        attachments = []
+        for attachment in result.attachments:
+            source = f"{uuid.uuid4()}-attachment.{attachment.extension}"
+            (directory / source).write_bytes(attachment.content)
+            attachments.append({"name": attachment.name, "source": source, "type": attachment.mime})
+        data = {
+            "uuid": result_id,
+            "historyId": _history_id(result),
+            "testCaseId": _history_id(result),
+            "fullName": result.full_name,
+            "name": result.name,
+            "status": result.status,
+            "statusDetails": {"message": redact_text(result.message)},
+            "stage": "finished",
+            "description": redact_text(result.description),
+            "start": result.start_ms,
+            "stop": result.stop_ms,
+            "labels": [{"name": k, "value": v} for k, v in result.labels],
+            "links": [
+                {"name": link.name, "url": link.url, "type": link.kind} for link in result.links
+            ],
+            "parameters": [{"name": k, "value": v} for k, v in result.parameters.items()],
+            "attachments": attachments,
+            "steps": [],
+        }
+        path = directory / f"{result_id}-result.json"
+        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        written.append(path)
+    container_id = str(uuid.uuid4())
+    path = directory / f"{container_id}-container.json"
+    path.write_text(
+        json.dumps(
+            {
+                "uuid": container_id,
+                "name": container,
+                "children": children,
+                "befores": [],
+                "afters": [],
+                "start": min((r.start_ms for r in results), default=0),
+                "stop": max((r.stop_ms for r in results), default=0),
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    written.append(path)
+    return written
