@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from stormcheck.runstore.records import ExperimentRow, RunRecord, VerdictRow, read_run
 from stormcheck.runstore.schema import SCHEMA_VERSION
-from stormcheck.runstore.store import Baseline, RunStore, StoredRun, open_store, store_path
+from stormcheck.runstore.store import (
+    Baseline,
+    RunStore,
+    StoredCalibration,
+    StoredRun,
+    images_key,
+    open_store,
+    store_path,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -16,8 +24,10 @@ __all__ = [
     "ExperimentRow",
     "RunRecord",
     "RunStore",
+    "StoredCalibration",
     "StoredRun",
     "VerdictRow",
+    "images_key",
     "open_store",
     "read_run",
     "store_path",

@@ -57,6 +57,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX verdicts_by_name ON verdicts(name)",
     ),
+    # 3: calibrations, reused by later runs of the same images.
+    (
+        """CREATE TABLE calibrations (
+            images     TEXT PRIMARY KEY,
+            run_id     TEXT NOT NULL,
+            component  TEXT NOT NULL,
+            rate_rps   REAL NOT NULL,
+            record     TEXT NOT NULL,
+            at_ms      INTEGER NOT NULL
+        )""",
+    ),
 )
 """Migration ``i`` (1-based) takes a store from schema ``i - 1`` to schema ``i``."""
 

@@ -15,11 +15,14 @@ not). So the store never points at a folder that is gone because of a prune.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stormcheck.errors import ConfigError, RunNotFoundError
 from stormcheck.runs import RunFolder, list_runs
@@ -31,7 +34,9 @@ __all__ = [
     "STORE_NAME",
     "Baseline",
     "RunStore",
+    "StoredCalibration",
     "StoredRun",
+    "images_key",
     "migrate",
     "open_store",
     "store_path",
@@ -76,6 +81,24 @@ class Baseline:
     name: str
     run_id: str
     set_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredCalibration:
+    """A calibration kept for the set of images it was measured on."""
+
+    images: str
+    run_id: str
+    component: str
+    rate_rps: float
+    record: dict[str, Any]
+    at_ms: int
+
+
+def images_key(image_ids: dict[str, str]) -> str:
+    """One key for a run's images (role -> image id): equal exactly when every image is."""
+    text = "\n".join(f"{role}={image}" for role, image in sorted(image_ids.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -294,6 +317,44 @@ class RunStore:
                 trash.rename(original)
             else:
                 shutil.rmtree(trash, ignore_errors=True)
+
+    def keep_calibration(
+        self, images: str, run_id: str, component: str, record: dict[str, Any]
+    ) -> None:
+        """Keep ``record`` (a calibration, as the run file holds it) for the images ``images``."""
+        with self._guard(), _transaction(self._db) as db:
+            db.execute(
+                "INSERT INTO calibrations (images, run_id, component, rate_rps, record, at_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (images) DO UPDATE SET"
+                " run_id = excluded.run_id, component = excluded.component,"
+                " rate_rps = excluded.rate_rps, record = excluded.record, at_ms = excluded.at_ms",
+                (
+                    images,
+                    run_id,
+                    component,
+                    float(record["rate_rps"]),
+                    json.dumps(record, sort_keys=True),
+                    int(record.get("at_ms", now_ms())),
+                ),
+            )
+
+    def calibration(self, images: str) -> StoredCalibration | None:
+        """The calibration kept for ``images`` (None: those images were never calibrated)."""
+        row = self._db.execute(
+            "SELECT images, run_id, component, rate_rps, record, at_ms FROM calibrations"
+            " WHERE images = ?",
+            (images,),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredCalibration(
+            images=row[0],
+            run_id=row[1],
+            component=row[2],
+            rate_rps=row[3],
+            record=json.loads(row[4]),
+            at_ms=row[5],
+        )
 
     # -- reading -----------------------------------------------------------------------------
 

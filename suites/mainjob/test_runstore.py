@@ -133,7 +133,7 @@ def test_an_older_schema_is_migrated_on_open_and_keeps_its_rows(tmp_path: Path) 
         (verdict,) = store.verdicts(run.run_id)
         assert run.plan is None and verdict.experiment is None
         version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == len(MIGRATIONS)
     assert (run.run_id, verdict.name, verdict.reason) == (
         "20261101T000000Z-000001",
         "ready/shop-1",
@@ -146,7 +146,9 @@ def test_a_store_from_a_newer_stormcheck_is_refused_in_one_line(tmp_path: Path) 
     newer = sqlite3.connect(path)
     newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     newer.close()
-    with pytest.raises(ConfigError, match=r"runstore\.sqlite: schema version 3 is newer"):
+    with pytest.raises(
+        ConfigError, match=rf"runstore\.sqlite: schema version {SCHEMA_VERSION + 1} is newer"
+    ):
         open_store(tmp_path / "runs")
 
 
