@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from stormcheck.errors import StormcheckError
 from stormcheck.jobs.outcome import Judged, exit_code
@@ -81,6 +82,8 @@ def _record(folder: RunFolder, lines: list[Judged]) -> None:
 
 
 def _sweep(settings: Settings, display: Display) -> None:
+    from docker.errors import DockerException
+
     from stormcheck.chaos.janitor import sweep
     from stormcheck.local.engine import connect
 
@@ -88,6 +91,9 @@ def _sweep(settings: Settings, display: Display) -> None:
     try:
         for finding in sweep(settings, client):
             display.line(f"janitor: {finding.line()}")
+    except (DockerException, StormcheckError) as exc:
+        # Other runs' containers come and go while the scan lists them; say so, go on.
+        display.line(f"janitor: sweep not finished ({exc}); `stormcheck janitor` repeats it")
     finally:
         client.close()
 
@@ -109,13 +115,35 @@ def _store(job: Job, code: int) -> None:
         store.record(job.folder, plan=job.plan.name, exit_code=code)
 
 
-def _run_step(job: Job, number: int, kind: str, budget_s: int) -> tuple[list[Judged], str | None]:
+class _Interrupts:
+    """SIGINT as KeyboardInterrupt, remembered: an engine that handles Ctrl-C itself (the load
+    runner stops Locust and returns) must not turn the job's interrupt into a step's error."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C came, even if something swallowed it."""
+        if self.seen:
+            raise KeyboardInterrupt
+
+
+def _run_step(
+    job: Job, number: int, kind: str, budget_s: int, interrupts: _Interrupts
+) -> tuple[list[Judged], str | None]:
     step = job.plan.steps[number - 1]
     job.display.step(number, len(job.plan.steps), kind, budget_s)
     job.deadline = time.monotonic() + budget_s
     try:
-        return STEPS[kind](job, step), None
+        found = STEPS[kind](job, step)
+        interrupts.check()
+        return found, None
     except StormcheckError as exc:
+        interrupts.check()
         judged = Judged(
             step=kind,
             verdict=Verdict.inconclusive(f"{kind}/ran", f"the step could not run: {exc}"),
@@ -151,8 +179,10 @@ def run_plan(
     reports: list[StepReport] = []
     interrupted = False
     display.line(f"plan {plan.name}: {plan.description} (seed {job.seed})")
-    _sweep(settings, display)
+    interrupts = _Interrupts()
+    previous = signal.signal(signal.SIGINT, interrupts)
     try:
+        _sweep(settings, display)
         for number, step in enumerate(plan.steps, 1):
             if time.monotonic() > plan_deadline and step.kind not in ALWAYS:
                 lines.append(
@@ -170,7 +200,7 @@ def run_plan(
             if step.kind == "down":
                 continue  # in the finally below, whatever happens
             began = time.monotonic()
-            found, error = _run_step(job, number, step.kind, step.budget_s)
+            found, error = _run_step(job, number, step.kind, step.budget_s, interrupts)
             lines.extend(found)
             reports.append(
                 StepReport(
@@ -203,6 +233,7 @@ def run_plan(
                 )
         with _protected():
             _sweep(settings, display)
+        signal.signal(signal.SIGINT, previous)
     score = None if interrupted else _score(job)
     result = JobResult(
         plan=plan,
