@@ -45,6 +45,7 @@ COMMAND_MODULES: dict[str, str] = {
     "status": "platform",
     "tools": "tools",
     "up": "platform",
+    "validate": "validate",
 }
 """Each command's module under :mod:`stormcheck.commands`, imported when the command is used."""
 

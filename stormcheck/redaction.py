@@ -35,6 +35,7 @@ __all__ = [
     "MASK",
     "MIN_SECRET_LENGTH",
     "Secret",
+    "find_secrets",
     "install_log_redaction",
     "redact",
     "redact_bytes",
@@ -150,6 +151,27 @@ def redact_files(paths: Iterable[Path]) -> list[Path]:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         rewritten.extend(f for f in files if f.is_file() and redact_file(f))
     return rewritten
+
+
+def find_secrets(paths: Iterable[Path], secrets: Iterable[str]) -> list[tuple[Path, int]]:
+    """Every file under ``paths`` (folders walked) holding one of ``secrets`` in any spelling
+    :func:`redact` masks, with the index of the secret found (never the value, so it can be
+    reported)."""
+    values = list(secrets)
+    needles = [[form.encode("utf-8") for form in _spellings(value)] for value in values]
+    found: list[tuple[Path, int]] = []
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if not file.is_file():
+                continue
+            data = file.read_bytes()
+            found.extend(
+                (file, index)
+                for index, forms in enumerate(needles)
+                if any(f in data for f in forms)
+            )
+    return found
 
 
 def install_log_redaction() -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "Stack",
     "describe_settings",
     "load_settings",
+    "validate_profile_file",
 ]
 
 Profile = Literal["local", "kubernetes", "aws"]
@@ -305,13 +306,14 @@ def _read_profile_file(
                     )
         elif key not in known:
             problem(key, f"unknown key; expected one of {', '.join(sorted(known | {'secrets'}))}")
-        elif key == "profile" and value != name:
-            problem(key, f"profile = {value!r} but the chosen profile is {name!r} ({source})")
         else:
             try:
                 values[key] = _PARSERS[key][0](value)
             except (TypeError, ValueError):
                 problem(key, f"expected {_PARSERS[key][1]}, got {value!r}")
+                continue
+            if key == "profile" and value != name:
+                problem(key, f"profile = {value!r} but the chosen profile is {name!r} ({source})")
     if problems:
         raise InputError(problems, what=f"profile file {path}")
     return values, secrets
@@ -387,6 +389,15 @@ def load_settings(
     for secret in by_name.values():
         register(secret.reveal())
     return Settings(**values, secrets=tuple(sorted(by_name.values(), key=lambda s: s.name)))
+
+
+def validate_profile_file(path: Path, *, env: Mapping[str, str] | None = None) -> None:
+    """Check a profile file on its own (its own ``profile``, else local), secrets resolved from
+    ``env``; :class:`~stormcheck.inputs.InputError` with one located line per problem."""
+    env = os.environ if env is None else env
+    declared = read_toml(path, what="a profile file").values.get("profile")
+    name = declared if declared in PROFILES else "local"
+    _read_profile_file(path, str(name), f"the file's own profile = {name!r}", env)
 
 
 def describe_settings(settings: Settings) -> dict[str, str]:

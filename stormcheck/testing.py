@@ -6,7 +6,9 @@ and never import the fixtures themselves (the import contracts). Nothing here im
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from docker import DockerClient
 from docker.models.containers import Container
@@ -20,9 +22,37 @@ from stormcheck.local.component import Component
 from stormcheck.local.platform import RUN_LABEL
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.observability.sink import AlertSink
+from stormcheck.redaction import find_secrets
 from stormcheck.runs import Manifest, RunFolder
 
-__all__ = ["FaultBench", "LogPipeline", "MonitoredPlatform", "OpenSearchNode", "PlatformRun"]
+__all__ = [
+    "FaultBench",
+    "LogPipeline",
+    "MonitoredPlatform",
+    "OpenSearchNode",
+    "PlatformRun",
+    "assert_no_secret_in",
+]
+
+
+def assert_no_secret_in(paths: Iterable[Path], secrets: Iterable[str]) -> int:
+    """Raise :class:`AssertionError` naming every file under ``paths`` (folders walked) that holds
+    one of ``secrets`` — as written, URL-encoded or JSON-escaped; the number of files checked.
+
+    The message names the file and the secret by its position in ``secrets``, never its value.
+    A path that does not exist is an error too (a check of nothing proves nothing).
+    """
+    paths = list(paths)
+    values = list(secrets)
+    missing = [p for p in paths if not p.exists()]
+    if missing or not values:
+        raise AssertionError(f"nothing to check: missing {missing}, {len(values)} secret(s)")
+    checked = sum(1 if p.is_file() else sum(1 for f in p.rglob("*") if f.is_file()) for p in paths)
+    found = find_secrets(paths, values)
+    if found:
+        lines = "\n".join(f"  {file}: secret #{index}" for file, index in found)
+        raise AssertionError(f"{len(found)} secret(s) in clear in {checked} file(s):\n{lines}")
+    return checked
 
 
 @dataclass(frozen=True, slots=True)
