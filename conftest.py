@@ -9,4 +9,5 @@ pytest_plugins = [
     "fixtures.observability",
     "fixtures.full_platform",
     "fixtures.chaos",
+    "fixtures.resilience",
 ]

@@ -166,8 +166,9 @@ def read_detection_floor(components: Collection[str]) -> DetectionFloor:
         for group in (yaml.safe_load(content) or {}).get("groups") or []:
             for rule in group.get("rules") or []:
                 if "alert" in rule:
-                    for_s[str(rule["alert"])] = _seconds(
-                        rule.get("for", "0s"), f"{path}: {rule['alert']}: for"
+                    given = rule.get("for")
+                    for_s[str(rule["alert"])] = (
+                        0.0 if given is None else _seconds(given, f"{path}: {rule['alert']}: for")
                     )
     return DetectionFloor(
         scrape_s=_seconds(glob.get("scrape_interval", "1m"), "prometheus.yml: scrape_interval"),
