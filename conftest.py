@@ -10,4 +10,5 @@ pytest_plugins = [
     "fixtures.full_platform",
     "fixtures.chaos",
     "fixtures.resilience",
+    "fixtures.allure",
 ]

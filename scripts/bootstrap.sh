@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/stormcheck"
 UV_VERSION=0.13.9
 PYTHON_VERSION=3.12
-DEBIAN_PACKAGES=(docker.io debootstrap iptables ca-certificates git make prometheus maven openjdk-17-jdk-headless prometheus-alertmanager wrk)
+DEBIAN_PACKAGES=(docker.io debootstrap iptables ca-certificates git make prometheus maven openjdk-17-jdk-headless prometheus-alertmanager wrk chromium)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 

@@ -164,7 +164,9 @@ def _verdicts(data: Any, *, where: str) -> tuple[Verdict, ...]:
     for index, item in enumerate(data):
         try:
             verdicts.append(Verdict.from_dict(item))
-        except (KeyError, TypeError, ValueError) as exc:
+        except ConfigError as exc:
+            raise ConfigError(f"{where}[{index}]: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(
                 f"{where}[{index}]: expected a verdict (name, outcome, reason), missing or bad {exc}"
             ) from None

@@ -57,7 +57,7 @@ def _environment(folder: RunFolder, settings: Mapping[str, str]) -> str:
         "profile": manifest.profile,
         "stack": manifest.stack,
         "git_commit": manifest.provenance.git_commit or "unknown",
-        **{f"setting.{k}": v for k, v in sorted(settings.items())},
+        **{f"setting.{k}": v for k, v in sorted(settings.items()) if v},
     }
     lines = []
     for key, value in values.items():

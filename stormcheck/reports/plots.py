@@ -66,7 +66,7 @@ def plot_spec(
             },
             {
                 "name": "latency",
-                "title": "latency percentiles (from intended send time)",
+                "title": "latency percentiles per 1 s bucket (nearest rank, from intended send time)",
                 "y_label": "latency",
                 "unit": "ms",
                 "series": [
@@ -105,6 +105,20 @@ def render(spec: Mapping[str, Any], png: Path) -> None:
     figure.suptitle(
         f"{spec['title']}\nrun {spec['run']}, t = 0 at fault start {start}", fontsize=10
     )
+    groups: list[tuple[float, list[str]]] = []  # alerts of one notification share a label
+    for alert in spec["alerts"]:
+        at = seconds(alert["received_ms"])
+        name = alert["name"] + (f" ({alert['slo']})" if alert.get("slo") else "")
+        if groups and at - groups[-1][0] < 0.5:
+            groups[-1][1].append(name)
+        else:
+            groups.append((at, [name]))
+    for at, names in groups:
+        axes[-1].annotate(
+            "\n".join(names), xy=(at, 1.0), xycoords=("data", "axes fraction"),
+            xytext=(2, -4), textcoords="offset points", rotation=90, fontsize=6,
+            va="top", color="tab:orange",
+        )  # fmt: skip
     for ax, panel in zip(axes, panels, strict=True):
         for line in panel["series"]:
             xs = [seconds(t) for t, _ in line["points"]]

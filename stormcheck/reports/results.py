@@ -5,7 +5,7 @@ feature = experiment or SLO, story, severity, profile, zone), links (runbook, SL
 file) and attachments. The main job builds results from a run folder (:func:`experiment_result`,
 :func:`verdict_result`) and :func:`write_results` writes Allure 2's documented files
 (``<uuid>-result.json``, ``<uuid>-container.json``, ``<uuid>-attachment.<ext>``); the pytest
-adapter (``fixtures/allure.py``) asks :func:`result_labels`, :func:`test_labels` and
+adapter (``fixtures/allure.py``) asks :func:`result_labels`, :func:`labels_for_test` and
 :func:`experiment_attachments` for the same decisions and hands them to allure-pytest.
 Every text attachment passes through :func:`stormcheck.reports.redact.redact_text`.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stormcheck.errors import ConfigError
+from stormcheck.paths import project_root
 from stormcheck.reports.evidence import ExperimentRecord, RunEvidence, parse_time_ms
 from stormcheck.reports.plots import write_plot
 from stormcheck.reports.redact import redact_text
@@ -35,9 +36,9 @@ __all__ = [
     "Status",
     "experiment_attachments",
     "experiment_result",
+    "labels_for_test",
     "result_labels",
     "run_results",
-    "test_labels",
     "verdict_result",
     "write_results",
 ]
@@ -128,7 +129,7 @@ def result_labels(
     )
 
 
-def test_labels(
+def labels_for_test(
     nodeid: str, markers: Iterable[str], *, profile: str
 ) -> tuple[tuple[str, str], ...]:
     """Labels of a pytest test: epic = its suite folder, feature = its module, story = the test."""
@@ -164,9 +165,25 @@ def _zone(evidence: RunEvidence, record: ExperimentRecord) -> str:
     return ",".join(sorted(zones)) or "none"
 
 
+def _slo_file(reference: str) -> str:
+    """``/repo/platform/slo/x.yaml:35`` → ``platform/slo/x.yaml`` (the file, from the root)."""
+    path, _, line = reference.rpartition(":")
+    if not (path and line.isdigit()):
+        path = reference
+    try:
+        return Path(path).resolve().relative_to(project_root()).as_posix()
+    except ValueError:
+        return path
+
+
 def _slo_files(verdicts: Iterable[Verdict]) -> list[str]:
     return sorted(
-        {e.sli.slo_file for v in verdicts for e in v.evidence if e.sli and e.sli.slo_file}
+        {
+            _slo_file(e.sli.slo_file)
+            for v in verdicts
+            for e in v.evidence
+            if e.sli and e.sli.slo_file
+        }
     )
 
 

@@ -1,0 +1,153 @@
+"""Allure result files written by the engine: labels, links, attachments, redaction, categories."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stormcheck.reports.evidence import read_run
+from stormcheck.reports.html import categories_path
+from stormcheck.reports.results import (
+    Attachment,
+    experiment_result,
+    labels_for_test,
+    result_labels,
+    verdict_result,
+    write_results,
+)
+from stormcheck.runs import RunFolder
+from stormcheck.verdict import Evidence, SliEvidence, Verdict, Window
+from suites.reports.runs import copy_run
+
+pytestmark = pytest.mark.unit
+
+LABELS = {"epic", "feature", "story", "severity", "profile", "zone"}
+
+
+def _results(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*-result.json"))]
+
+
+def test_an_experiment_result_has_every_label_link_and_attachment(tmp_path: Path) -> None:
+    folder = copy_run(tmp_path / "runs")
+    evidence = read_run(RunFolder(folder))
+    (record,) = evidence.experiments
+    result = experiment_result(evidence, record, tmp_path / "plots")
+    out = tmp_path / "results"
+    write_results([result], out, container="run")
+
+    (data,) = _results(out)
+    labels = {item["name"]: item["value"] for item in data["labels"]}
+    assert set(labels) >= LABELS
+    assert labels["epic"] == "resilience"
+    assert labels["feature"] == "postgres_primary_killed"
+    assert labels["story"] == "kill pg-1"
+    assert labels["zone"] == "a", "pg-1 runs in zone a in the kept run's manifest"
+    assert labels["severity"] == "critical", "availability and integrity contributions are high"
+    assert data["status"] == "passed", data["statusDetails"]
+    links = {item["name"]: item["url"] for item in data["links"]}
+    assert links["experiment file"] == "experiments/local/postgres_primary_killed.yaml"
+    assert Path(links["runbook"]).name == f"{record.alerts[0].name}.md"
+    assert (Path(__file__).parents[2] / links["runbook"]).is_file()
+    attachments = {item["name"]: item for item in data["attachments"]}
+    for name in (
+        "plot: SLI, latency and error ratio",
+        "SLO evidence table",
+        "Chaos Toolkit journal",
+        "snapshot diff",
+        "Locust stats",
+    ):
+        assert (out / attachments[name]["source"]).is_file(), name
+    assert attachments["plot: SLI, latency and error ratio"]["type"] == "image/png"
+    journal = json.loads((out / attachments["Chaos Toolkit journal"]["source"]).read_text())
+    assert journal["experiment"]["title"] == record.title
+    table = (out / attachments["SLO evidence table"]["source"]).read_text()
+    assert "checkout-availability-not-failing" in table and "pass" in table
+    (container,) = [json.loads(p.read_text()) for p in out.glob("*-container.json")]
+    assert container["children"] == [data["uuid"]]
+
+
+def test_attachments_are_redacted() -> None:
+    text = "dsn postgresql://shop:hunter2@db:5432/shop and password=hunter2 token: abc123"
+    content = Attachment.text("log", text).content.decode()
+    assert "hunter2" not in content and "abc123" not in content
+    assert "postgresql://shop:***@db:5432/shop" in content
+
+
+def test_labels_of_a_pytest_test_follow_its_suite_and_tier() -> None:
+    labels = dict(
+        labels_for_test(
+            "suites/slo/test_gate.py::test_gate_fails[checkout]", ["e2e"], profile="local"
+        )
+    )
+    assert labels == {
+        "epic": "slo",
+        "feature": "gate",
+        "story": "test_gate_fails",
+        "severity": "critical",
+        "profile": "local",
+        "zone": "all",
+    }
+    with pytest.raises(ValueError, match="severity 'urgent'"):
+        result_labels(
+            area="a", feature="f", story="s", severity="urgent", profile="local", zone="a"
+        )
+
+
+def _category(categories: list[dict[str, Any]], status: str, message: str) -> str | None:
+    """The first category matching, as Allure matches them (the whole message, in order)."""
+    for category in categories:
+        if status not in category.get("matchedStatuses", ["failed", "broken"]):
+            continue
+        regex = category.get("messageRegex")
+        if regex is None or re.fullmatch(str(regex), message):
+            return str(category["name"])
+    return None
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "category"),
+    [
+        ("failed", "SLO breach: checkout-availability: 0.97 < 0.99", "SLO breach"),
+        ("failed", "checkout-availability: FAIL - 0.97 < 0.99", "SLO breach"),
+        ("failed", "recovery too slow: recover: 61 s > 45 s", "Recovery too slow"),
+        ("failed", "integrity violated: integrity: 2 keys with two orders", "Integrity violated"),
+        ("broken", "inconclusive: no data: checkout-latency: no samples", "Inconclusive: no data"),
+        ("broken", "platform not ready: not met before the method", "Platform not ready"),
+        ("broken", "stormcheck.errors.NotReadyError: pg-1 not ready in 60 s", "Platform not ready"),
+        ("broken", "harness error: action kill failed", "Harness error"),
+        ("broken", "KeyError: 'x'", "Harness error"),
+        ("failed", "AssertionError: 3 != 4", None),
+    ],
+)
+def test_categories_classify_the_reports_messages(
+    status: str, message: str, category: str | None
+) -> None:
+    categories = json.loads(categories_path().read_text())
+    assert _category(categories, status, message) == category
+
+
+def test_verdict_results_carry_the_slo_file_and_budget(tmp_path: Path) -> None:
+    folder = copy_run(tmp_path / "runs")
+    verdict = Verdict.failed(
+        "checkout-availability",
+        "SLI 0.9 below objective 0.99",
+        Evidence(
+            description="ingress success ratio",
+            source="prometheus",
+            window=Window(1, 2),
+            observed=0.9,
+            objective=0.99,
+            budget_spent=0.02,
+            sli=SliEvidence(slo_file="platform/slo/checkout.yaml"),
+        ),
+    )
+    result = verdict_result(read_run(RunFolder(folder)), verdict)
+    assert result.status == "failed" and result.message.startswith("SLO breach: ")
+    assert [link.url for link in result.links] == ["platform/slo/checkout.yaml"]
+    assert dict(result.labels)["feature"] == "checkout-availability"
+    assert dict(result.labels)["story"] == "prometheus"
