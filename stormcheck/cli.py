@@ -34,6 +34,7 @@ COMMAND_MODULES: dict[str, str] = {
     "engine": "engine",
     "experiment": "experiment",
     "gate": "gate",
+    "halt": "halt",
     "images": "images",
     "janitor": "janitor",
     "load": "load",

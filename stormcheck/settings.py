@@ -110,6 +110,20 @@ class Settings:
             f"secret {name!r} is not configured: set it in the profile file's [secrets] table or"
             f" STORMCHECK_SECRET_{name.upper()} (env:VAR or file:PATH)"
         )
+    # blast radius (stormcheck/chaos/policy.py): target ids are local:<run id>,
+    # kube:<context>, aws:<account>/<region>; patterns as in fnmatch
+    allowed_targets: tuple[str, ...] = field(
+        default=("local:*",), metadata={"help": "targets faults may touch"}
+    )
+    production_targets: tuple[str, ...] = field(
+        default=(), metadata={"help": "targets that are production"}
+    )
+    max_blast_share: float = field(
+        default=1.0, metadata={"help": "largest share of a role's members or zones hit"}
+    )
+    allow_production: bool = field(
+        default=False, metadata={"help": "consent to faults on a production target"}
+    )
 
 
 # What each field accepts: (parser from a string or TOML value, what was expected).
@@ -167,6 +181,25 @@ def _pattern(pattern: str) -> _Parser:
     return parse
 
 
+def _patterns(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    else:
+        raise ValueError
+    if any(c.isspace() for v in items for c in v):
+        raise ValueError
+    return tuple(v for v in items if v)
+
+
+def _share(value: Any) -> float:
+    number = _positive_float(value)
+    if number > 1:
+        raise ValueError
+    return number
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -219,6 +252,10 @@ _PARSERS: dict[str, tuple[_Parser, str]] = {
         _pattern(r"arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/.+"),
         "a regional WAFv2 web ACL ARN",
     ),
+    "allowed_targets": (_patterns, "target patterns (local:*, kube:NAME, aws:ACCOUNT/REGION)"),
+    "production_targets": (_patterns, "target patterns (local:*, kube:NAME, aws:ACCOUNT/REGION)"),
+    "max_blast_share": (_share, "a share in (0, 1]"),
+    "allow_production": (_bool, "true or false"),
 }
 # The settings an environment's `stormcheck_settings` output feeds, by name (platform/terraform/modules/platform).
 TERRAFORM_OUTPUT_SETTINGS: tuple[str, ...] = (
@@ -403,5 +440,10 @@ def validate_profile_file(path: Path, *, env: Mapping[str, str] | None = None) -
 def describe_settings(settings: Settings) -> dict[str, str]:
     """The settings as printable strings (for `doctor`, reports and the Allure environment)."""
     return {
-        f.name: "" if (v := getattr(settings, f.name)) is None else str(v) for f in fields(settings)
+        f.name: "" if (v := getattr(settings, f.name)) is None else _printable(v)
+        for f in fields(settings)
     }
+
+
+def _printable(value: Any) -> str:
+    return ",".join(value) if isinstance(value, tuple) else str(value)

@@ -10,8 +10,12 @@ Add it to an experiment::
 A control stops chaoslib only by raising :class:`chaoslib.exceptions.InterruptExecution` (any
 other exception is logged and ignored). Before the experiment the control resolves its run (the
 configuration's ``stormcheck_run``, else ``STORMCHECK_RUN``, else the only run up) and refuses one
-that does not exist or is not up; before each action it asks :func:`action_allowed` again. The
-safety policy (blast radius, production consent, stop conditions) plugs in there.
+that does not exist or is not up, or that the blast-radius policy refuses
+(:mod:`stormcheck.chaos.policy`: allowed targets, production consent, the share of a role or of
+the zones hit); before each action of the method it asks :func:`action_allowed` again (the policy,
+and the kill switch, :mod:`stormcheck.chaos.halt`). While the method runs, the kill switch is
+watched (:mod:`stormcheck.chaos.safeguards`): pulled, it interrupts the experiment, whose
+rollbacks then run. Rollbacks are never refused.
 """
 
 from __future__ import annotations
@@ -30,21 +34,40 @@ __all__ = [
     "action_allowed",
     "after_activity_control",
     "after_experiment_control",
+    "after_method_control",
     "before_activity_control",
     "before_experiment_control",
+    "before_method_control",
+    "cleanup_control",
 ]
 
+_phase = {"method": False}  # actions are checked in the method only: a rollback is never refused
 
-def action_allowed(folder: RunFolder, activity: Mapping[str, Any]) -> None:
-    """Raise :class:`InterruptExecution` when ``activity`` may not touch the run in ``folder``.
 
-    Today: the run must exist and be up. The safety policy extends this hook.
-    """
+def action_allowed(
+    folder: RunFolder,
+    activity: Mapping[str, Any],
+    configuration: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise :class:`InterruptExecution` when ``activity`` may not touch the run in ``folder``:
+    the run is not up, the kill switch is on, or the blast-radius policy refuses it."""
+    from stormcheck.chaos.halt import HALT_FILE, halted_at
+    from stormcheck.chaos.policy import PolicyRefusal, check_action, note_refusal
+
+    name = activity.get("name")
     state = folder.read_manifest().state
     if state != "up":
         raise InterruptExecution(
-            f"stormcheck: refusing {activity.get('name')!r}: run {folder.run_id} is {state}, not up"
+            f"stormcheck: refusing {name!r}: run {folder.run_id} is {state}, not up"
         )
+    found = halted_at(folder.root.parent / HALT_FILE)
+    if found is not None:
+        note_refusal(f"kill switch: {found.explain()}")
+        raise InterruptExecution(f"stormcheck: refusing {name!r}: {found.explain()}")
+    try:
+        check_action(folder, activity, configuration)
+    except PolicyRefusal as exc:
+        raise InterruptExecution(f"stormcheck: refusing {name!r}: {exc}") from None
 
 
 def _run(configuration: Mapping[str, Any] | None) -> RunFolder:
@@ -57,10 +80,41 @@ def _run(configuration: Mapping[str, Any] | None) -> RunFolder:
 def before_experiment_control(
     context: Mapping[str, Any], configuration: Mapping[str, Any] | None = None, **_: Any
 ) -> None:
-    """Refuse an experiment whose run does not exist or is not up; note its start."""
+    """Refuse an experiment whose run does not exist or is not up, or that the policy refuses
+    (its whole method at once, before anything changes); note its start."""
+    from stormcheck.chaos.policy import PolicyRefusal, check_experiment
+
     folder = _run(configuration)
-    action_allowed(folder, {"name": context.get("title")})
+    action_allowed(folder, {"name": context.get("title")}, configuration)
+    try:
+        check_experiment(folder, context, configuration)
+    except PolicyRefusal as exc:
+        folder.timeline.record(EventKind.NOTE, "experiment refused", reason=str(exc))
+        raise InterruptExecution(f"stormcheck: refusing the experiment: {exc}") from None
     folder.timeline.record(EventKind.EXPERIMENT_START, str(context.get("title", "")))
+
+
+def before_method_control(
+    context: Mapping[str, Any], configuration: Mapping[str, Any] | None = None, **_: Any
+) -> None:
+    """The method starts: check its actions, watch the kill switch."""
+    from stormcheck.chaos.safeguards import watch
+
+    _phase["method"] = True
+    watch(_run(configuration))
+
+
+def after_method_control(**_: Any) -> None:
+    """The method is over: the rollbacks are neither checked nor interrupted."""
+    from stormcheck.chaos.safeguards import unwatch
+
+    _phase["method"] = False
+    unwatch()
+
+
+def cleanup_control() -> None:
+    """Whatever happened: stop watching."""
+    after_method_control()
 
 
 def after_experiment_control(
@@ -88,8 +142,8 @@ def before_activity_control(
 ) -> None:
     """Ask the hook before every action; note every activity's start."""
     folder = _run(configuration)
-    if context.get("type") == "action":
-        action_allowed(folder, context)
+    if context.get("type") == "action" and _phase["method"]:
+        action_allowed(folder, context, configuration)
     folder.timeline.record(
         EventKind.ACTIVITY_START,
         str(context.get("name", "")),

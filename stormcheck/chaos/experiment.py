@@ -10,7 +10,16 @@ stormcheck promises around it.
   path passes ``always`` itself — otherwise a failed probe would leave the fault in place;
 - with a snapshot of the run before and after (the diff must be empty once the platform settled);
 - with the journal kept in the run folder (``journals/``), extended by a ``stormcheck`` section:
-  the file, the configuration it ran with, the outcome, the diff — what a replay needs.
+  the file, the configuration it ran with, the outcome, the diff — what a replay needs;
+- under the blast-radius policy of the settings it was given (:mod:`stormcheck.chaos.policy`);
+- with signals handled so that the rollbacks always run (:class:`SignalGuard`): SIGINT or
+  SIGTERM interrupts the experiment, its rollbacks run, and the exit code says which signal
+  came (130 / 143). chaoslib abandons the remaining rollbacks on a second signal; here a signal
+  during the rollbacks is noted and ignored, and after chaoslib every fault this process applied
+  during the experiment that is still live in the ledger is undone. A stop condition that trips
+  (:mod:`stormcheck.chaos.safeguards`, SIGUSR1) interrupts it the same way. After SIGKILL, which
+  no process can handle, the ledger and ``stormcheck janitor`` revert what was left (the holder
+  is dead).
 
 :func:`replay_plan` turns an earlier run's journal into the same experiment with every target and
 seed pinned to what the activities recorded there.
@@ -22,41 +31,54 @@ import copy
 import importlib
 import inspect
 import json
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
+from chaoslib.exceptions import InterruptExecution
+
+from stormcheck.chaos import safeguards
 from stormcheck.chaos.context import RUN_CONFIG_KEY, RunHandle
 from stormcheck.chaos.experiment_file import read_experiment
 from stormcheck.chaos.journal import ExperimentOutcome, JournalReading, read_journal
+from stormcheck.chaos.policy import settings_in_force
+from stormcheck.chaos.revert import rollback
 from stormcheck.chaos.snapshot import Snapshot, diff, take
 from stormcheck.errors import ConfigError, StormcheckError
 from stormcheck.redaction import redact
 from stormcheck.runs import RunFolder
 from stormcheck.settings import Settings
-from stormcheck.timeline import EventKind
+from stormcheck.timeline import EventKind, now_ms
 
 __all__ = [
     "EXIT_DEVIATED",
     "EXIT_HELD",
+    "EXIT_REFUSED",
     "EXIT_UNMEASURED",
     "ExperimentRun",
+    "Interrupted",
     "ReplayPlan",
+    "SignalGuard",
     "background_load",
     "chaoslib_problems",
     "pin_seed",
     "replay_plan",
     "run_experiment",
+    "signal_guard",
 ]
 
 EXIT_HELD = 0
 EXIT_DEVIATED = 1
 EXIT_UNMEASURED = 2
+EXIT_REFUSED = 3  # the policy or the kill switch refused it: nothing was changed
 SETTLE_S = 30.0  # how long the platform may take to be as it was (a member rejoining)
 _JOURNAL_KEY = "stormcheck"
 
@@ -71,12 +93,23 @@ class ExperimentRun:
     journal_path: Path
     diff: tuple[str, ...]
     seconds: float
+    signal: int | None = None  # the first SIGINT / SIGTERM received, if any
+    stopped: str | None = None  # why a stop condition (or the kill switch) stopped it
+    refused: str | None = None  # why the policy refused it (nothing was changed)
 
     @property
     def exit_code(self) -> int:
-        """0: held and nothing left changed; 1: deviated (or the platform was not left as found);
-        2: something could not be measured (not ready, a probe that could not measure, an action
-        or rollback that failed)."""
+        """128 + the signal when SIGINT / SIGTERM interrupted it (130, 143); 3: refused by the
+        policy or the kill switch before any change; 1: a stop condition aborted it (the SLO
+        broke) — otherwise 0: held and nothing left changed; 1: deviated (or the platform was
+        not left as found); 2: something could not be measured (not ready, a probe that could
+        not measure, an action or rollback that failed, the kill switch pulled during it)."""
+        if self.signal is not None:
+            return 128 + self.signal
+        if self.refused is not None:
+            return EXIT_REFUSED
+        if self.stopped is not None:
+            return EXIT_UNMEASURED if self.stopped.startswith("kill switch") else EXIT_DEVIATED
         outcome = self.reading.outcome
         if outcome in (ExperimentOutcome.INCONCLUSIVE, ExperimentOutcome.ERROR):
             return EXIT_UNMEASURED
@@ -87,6 +120,12 @@ class ExperimentRun:
     def explain(self) -> str:
         """The outcome, and the diff if any, for the terminal."""
         lines = [self.reading.explain()]
+        if self.refused:
+            lines.append(f"refused before any change: {self.refused}")
+        if self.stopped:
+            lines.append(f"aborted and rolled back: {self.stopped}")
+        if self.signal is not None:
+            lines.append(f"interrupted by {signal.Signals(self.signal).name}; rollbacks played")
         lines += [f"left changed: {line}" for line in self.diff] or ["snapshot diff: empty"]
         return "\n".join(lines)
 
@@ -98,6 +137,106 @@ class ReplayPlan:
     experiment: dict[str, Any]
     variables: dict[str, Any]
     journal: Path
+
+
+class Interrupted(InterruptExecution):  # type: ignore[misc]  # chaoslib is untyped
+    """A signal (or a tripped stop condition) interrupts the experiment; chaoslib then plays the
+    rollbacks."""
+
+    def __init__(self, signum: int, reason: str) -> None:
+        super().__init__(reason)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal (130 for SIGINT, 143 for SIGTERM)."""
+        return 128 + self.signum
+
+
+_GUARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+
+
+@dataclass
+class SignalGuard:
+    """SIGINT, SIGTERM and SIGUSR1 while an experiment runs (see the module).
+
+    The first signal raises :class:`Interrupted` in the main thread, unless the guard
+    :attr:`protects` (rollbacks under way, or the run being taken down): then every signal is
+    noted and the work goes on. SIGUSR1 is chaoslib's "exit gracefully" (a tripped stop
+    condition); it interrupts without setting an exit signal.
+    """
+
+    received: list[int] = field(default_factory=list)
+    protects: bool = False
+    say: Callable[[str], None] = lambda _line: None
+    _previous: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def exit_signal(self) -> int | None:
+        """The first SIGINT or SIGTERM received, if any."""
+        return next((s for s in self.received if s != signal.SIGUSR1), None)
+
+    def install(self) -> None:
+        """Handle the signals in this (the main) thread; idempotent."""
+        for signum in _GUARDED:
+            previous = signal.signal(signum, self._handle)
+            self._previous.setdefault(signum, previous)
+
+    def restore(self) -> None:
+        """Put back the handlers found at the first :meth:`install`."""
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        first = not self.received
+        self.received.append(signum)
+        if self.protects or not first:
+            self.say(f"{name}: rolling back first; the rest is left to the rollbacks")
+            return
+        if signum == signal.SIGUSR1:
+            raise Interrupted(
+                signum, f"stop condition: {safeguards.tripped() or 'SIGUSR1 received'}"
+            )
+        self.say(f"{name}: interrupting the experiment; its rollbacks run")
+        raise Interrupted(signum, f"{name} received")
+
+
+_active_guards: list[SignalGuard] = []  # the guard in force, if any (main thread only)
+
+
+@contextmanager
+def signal_guard(say: Callable[[str], None] = lambda _line: None) -> Iterator[SignalGuard]:
+    """The guard in force (a command's, when it installed one), else a new one for the block."""
+    if _active_guards:
+        yield _active_guards[0]
+        return
+    if threading.current_thread() is not threading.main_thread():
+        raise StormcheckError("signal handling needs the main thread")
+    guard = SignalGuard(say=say)
+    guard.install()
+    _active_guards.append(guard)
+    try:
+        yield guard
+    finally:
+        _active_guards.clear()
+        guard.restore()
+
+
+def _guard_events(guard: SignalGuard) -> Any:
+    """A chaoslib event handler: ours back over chaoslib's signal handlers once its run starts
+    (chaoslib's abandon the rollbacks on a second signal), and the rollbacks protected."""
+    from chaoslib.run import RunEventHandler
+
+    class GuardEvents(RunEventHandler):  # type: ignore[misc]
+        def running(self, *_args: Any, **_kwargs: Any) -> None:
+            guard.install()
+
+        def start_rollbacks(self, *_args: Any, **_kwargs: Any) -> None:
+            guard.protects = True
+
+    return GuardEvents()
 
 
 def chaoslib_problems(experiment: Mapping[str, Any], source: Path) -> list[str]:
@@ -234,26 +373,39 @@ def run_experiment(
     configuration = _resolved_configuration(document, config_vars)
     handle = RunHandle(folder, settings)
     started = time.monotonic()
-    try:
-        progress(f"snapshot of run {folder.run_id} before")
-        before = take(handle)
-        journal = chaoslib_run(
-            document,
-            settings={
-                "runtime": {
-                    "rollbacks": {"strategy": "always"},
-                    "hypothesis": {"strategy": "default"},
-                }
-            },
-            experiment_vars=(dict(config_vars), {}),
-            strategy=Strategy.DEFAULT,
-            schedule=Schedule(),
-        )
-        progress("snapshot after (waiting for the platform to settle)")
-        lines = _settled(handle, before, settle_s)
-    finally:
-        handle.close()
+    started_ms = now_ms()
+    leftover: list[str] = []
+    safeguards.reset()
+    with signal_guard(progress) as guard, settings_in_force(settings) as refusals:
+        try:
+            progress(f"snapshot of run {folder.run_id} before")
+            before = take(handle)
+            try:
+                journal = chaoslib_run(
+                    document,
+                    settings={
+                        "runtime": {
+                            "rollbacks": {"strategy": "always"},
+                            "hypothesis": {"strategy": "default"},
+                        }
+                    },
+                    experiment_vars=(dict(config_vars), {}),
+                    strategy=Strategy.DEFAULT,
+                    schedule=Schedule(),
+                    event_handlers=[_guard_events(guard)],
+                )
+            finally:
+                guard.protects = True
+                leftover = _undo_leftovers(handle, started_ms, progress)
+            progress("snapshot after (waiting for the platform to settle)")
+            lines = _settled(handle, before, 0.0 if guard.exit_signal else settle_s)
+        finally:
+            handle.close()
     seconds = time.monotonic() - started
+    refused = refusals[0] if refusals and journal.get("status") == "interrupted" else None
+    stopped = safeguards.tripped() if journal.get("status") == "interrupted" else None
+    if stopped is not None:
+        journal["interruption"] = {"reason": stopped}
     reading = read_journal(journal)
     journal[_JOURNAL_KEY] = {
         "file": str(source),
@@ -264,6 +416,10 @@ def run_experiment(
         "snapshot_diff": lines,
         "replay_of": str(replay_of) if replay_of else None,
         "seconds": round(seconds, 3),
+        "signals": [signal.Signals(s).name for s in guard.received],
+        "refused": refused,
+        "stopped": stopped,
+        "leftovers_undone": leftover,
     }
     folder.journals_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -276,7 +432,29 @@ def run_experiment(
         journal=str(path),
         diff=len(lines),
     )
-    return ExperimentRun(reading=reading, journal_path=path, diff=tuple(lines), seconds=seconds)
+    return ExperimentRun(
+        reading=reading,
+        journal_path=path,
+        diff=tuple(lines),
+        seconds=seconds,
+        signal=guard.exit_signal,
+        stopped=stopped,
+        refused=refused,
+    )
+
+
+def _undo_leftovers(handle: RunHandle, since_ms: int, progress: Progress) -> list[str]:
+    """Undo every fault this process applied since ``since_ms`` that is still live (a rollback
+    abandoned, or interrupted half-way); the fault ids undone."""
+    try:
+        undone = rollback(handle, where=lambda e: e.at_ms >= since_ms, by="experiment cleanup")
+    except StormcheckError as exc:
+        progress(f"undoing what the rollbacks left failed: {exc}")
+        print(f"stormcheck: undoing what the rollbacks left failed: {exc}", file=sys.stderr)
+        return []
+    for entry in undone:
+        progress(f"undone after the rollbacks: {entry.description}")
+    return [e.fault_id for e in undone]
 
 
 def run_experiment_file(

@@ -110,6 +110,16 @@ def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
 @click.option(
     "--settle", type=float, default=30.0, show_default=True, help="Seconds to settle after."
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Resolve the targets (with the seed) and print what would be done to what; change nothing.",
+)
+@click.option(
+    "--allow-production",
+    is_flag=True,
+    help="Consent to faults on a target the policy names production (production_targets).",
+)
 @pass_state
 @click.pass_context
 def run(  # noqa: PLR0917 - click passes each option as a parameter
@@ -124,14 +134,27 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
     replay_id: str | None,
     var: tuple[str, ...],
     settle: float,
+    dry_run: bool,
+    allow_production: bool,
 ) -> None:
-    """Run the experiment in FILE; exit 0 held (snapshot diff empty), 1 deviated (or the platform
-    was not left as found), 2 not measured (not ready, a probe that could not measure, an action
-    or rollback that failed)."""
+    """Run the experiment in FILE; exit 0 held (snapshot diff empty), 1 deviated, aborted by a
+    stop condition (or the platform was not left as found), 2 not measured (not ready, a probe
+    that could not measure, an action or rollback that failed, the kill switch pulled during it),
+    3 bad input or refused by the blast-radius policy or the kill switch (nothing changed),
+    130 / 143 interrupted by SIGINT / SIGTERM (its rollbacks played)."""
     import dataclasses
 
-    from stormcheck.chaos.experiment import background_load, run_experiment_file
+    from stormcheck.chaos.experiment import (
+        EXIT_REFUSED,
+        Interrupted,
+        background_load,
+        run_experiment_file,
+        signal_guard,
+    )
     from stormcheck.chaos.experiment_file import check_experiment
+    from stormcheck.chaos.halt import check_not_halted
+    from stormcheck.chaos.policy import PolicyRefusal
+    from stormcheck.chaos.policy import dry_run as plan_dry_run
     from stormcheck.load.scenarios import scenario
     from stormcheck.local.delivery import host_sink
     from stormcheck.local.engine import connect
@@ -139,54 +162,72 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
     from stormcheck.runs import find_run
 
     settings = state.settings()
+    if allow_production:
+        settings = dataclasses.replace(settings, allow_production=True)
     variables = _variables(var)
     problems = check_experiment(file)
     if problems:
         raise ConfigError("\n".join(problems))
     if load_scenario is not None:
         scenario(load_scenario)  # refused before anything starts
+    if dry_run:
+        found = find_run(runs_dir(settings), run_id) if run_id else None
+        planned = plan_dry_run(file, found, settings, seed)
+        click.echo(planned.describe())
+        ctx.exit(0 if planned.allowed else EXIT_REFUSED)
+    check_not_halted(settings, "an experiment")
+    if run_id is not None:  # the policy, before anything starts (the control checks again)
+        planned = plan_dry_run(file, find_run(runs_dir(settings), run_id), settings, seed or 0)
+        if not planned.allowed:
+            raise PolicyRefusal(f"{file}: {planned.refusal}")
     replay = find_run(runs_dir(settings), replay_id) if replay_id else None
-    run_janitor(settings, echo=click.echo)
-    owned = run_id is None
-    if owned:
-        full = dataclasses.replace(settings, stack="full")
-        folder, _ = bring_up(full, owner="process", progress=click.echo)
-    else:
-        folder = find_run(runs_dir(settings), run_id)
-    try:
-        with contextlib.ExitStack() as stack:
-            client = connect()
-            stack.callback(client.close)
-            hosted = _sink_hosted_elsewhere(folder)
-            if hosted:
-                click.echo(f"alert sink: hosted by another process at {hosted}; left there")
+    with signal_guard(click.echo) as guard:
+        try:
+            run_janitor(settings, echo=click.echo)
+            owned = run_id is None
+            if owned:
+                full = dataclasses.replace(settings, stack="full")
+                folder, _ = bring_up(full, owner="process", progress=click.echo)
             else:
-                try:
-                    sink = host_sink(client, folder)
-                    stack.callback(sink.stop)
-                    click.echo(f"alert sink: {sink.url}")
-                except PlatformError as exc:
-                    click.echo(f"no alert sink: {exc}")
-            if load_scenario is not None:
-                stack.enter_context(
-                    background_load(
-                        folder, load_scenario, rate=rate, users=users, progress=click.echo
+                folder = find_run(runs_dir(settings), run_id)
+            try:
+                with contextlib.ExitStack() as stack:
+                    client = connect()
+                    stack.callback(client.close)
+                    hosted = _sink_hosted_elsewhere(folder)
+                    if hosted:
+                        click.echo(f"alert sink: hosted by another process at {hosted}; left there")
+                    else:
+                        try:
+                            sink = host_sink(client, folder)
+                            stack.callback(sink.stop)
+                            click.echo(f"alert sink: {sink.url}")
+                        except PlatformError as exc:
+                            click.echo(f"no alert sink: {exc}")
+                    if load_scenario is not None:
+                        stack.enter_context(
+                            background_load(
+                                folder, load_scenario, rate=rate, users=users, progress=click.echo
+                            )
+                        )
+                        time.sleep(10.0)  # the load reaches its rate before the steady state
+                    result = run_experiment_file(
+                        file,
+                        folder,
+                        settings,
+                        variables=variables,
+                        seed=seed,
+                        replay=replay,
+                        settle_s=settle,
+                        progress=click.echo,
                     )
-                )
-                time.sleep(10.0)  # the load reaches its rate before the steady state is probed
-            result = run_experiment_file(
-                file,
-                folder,
-                settings,
-                variables=variables,
-                seed=seed,
-                replay=replay,
-                settle_s=settle,
-                progress=click.echo,
-            )
-    finally:
-        if owned:
-            bring_down(settings, folder)
+            finally:
+                guard.protects = True  # a signal now must not leave a half-removed stack
+                if owned:
+                    bring_down(settings, folder)
+        except Interrupted as exc:  # before the experiment ran: nothing was injected
+            click.echo(f"interrupted before the experiment ran: {exc}", err=True)
+            ctx.exit(exc.exit_code)
     click.echo(result.explain())
     click.echo(f"journal: {result.journal_path} ({result.seconds:.1f} s)")
     ctx.exit(result.exit_code)

@@ -95,6 +95,9 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
     chosen = scenario(scenario_name)
     refuse_foreign_options(chosen, _given(ctx))
     settings = state.settings()
+    from stormcheck.chaos.halt import check_not_halted
+
+    check_not_halted(settings, "a load")
     folder = find_run(runs_dir(settings), run_id)
     run_janitor(settings, echo=click.echo)  # no orphaned generator loads the platform beside it
     manifest = folder.read_manifest()

@@ -30,6 +30,9 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
     settings = state.settings()
     if stack:
         settings = state.with_overrides(stack=stack)
+    from stormcheck.chaos.halt import check_not_halted
+
+    check_not_halted(settings, "a run (up)")
     target = open_target(settings)
     run_janitor(settings, echo=click.echo)
     folder, manifest = target.provision(owner="user", only=only, progress=click.echo)

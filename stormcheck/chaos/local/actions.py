@@ -55,6 +55,7 @@ from stormcheck.waiting import NotYet, poll_until
 __all__ = [
     "add_latency",
     "add_timeout",
+    "choose",
     "disable_link",
     "fill_disk",
     "kill",
@@ -150,8 +151,14 @@ def _targets(handle: RunHandle, target: str, share: float, seed: int) -> tuple[l
             f"target: {target!r} is neither a component nor a role of run {manifest.run_id}"
             f" (roles: {', '.join(roles)})"
         )
+    return choose(members, share, seed), seed
+
+
+def choose(members: list[str], share: float, seed: int) -> list[str]:
+    """``share`` of ``members`` (at most that share, at least one), chosen with ``seed``: the
+    choice every action makes, and what a dry run shows."""
     count = max(1, math.floor(share * len(members) + 1e-9))
-    return sorted(random.Random(seed).sample(members, count)), seed
+    return sorted(random.Random(seed).sample(sorted(members), count))
 
 
 def _held(duration_s: float | None, undo: Callable[[], object]) -> None:
