@@ -110,6 +110,7 @@ class Settings:
             f"secret {name!r} is not configured: set it in the profile file's [secrets] table or"
             f" STORMCHECK_SECRET_{name.upper()} (env:VAR or file:PATH)"
         )
+
     # blast radius (stormcheck/chaos/policy.py): target ids are local:<run id>,
     # kube:<context>, aws:<account>/<region>; patterns as in fnmatch
     allowed_targets: tuple[str, ...] = field(
