@@ -35,6 +35,7 @@ from stormcheck.timeline import EventKind, now_ms
 from stormcheck.verdict import Evidence, Verdict, Window
 
 if TYPE_CHECKING:
+    from stormcheck.chaos.experiment import ExperimentRun
     from stormcheck.judge import Expectations, ResilienceResult
     from stormcheck.observability.sink import AlertSink
 
@@ -335,6 +336,7 @@ def catalogue(job: Job, step: Step) -> list[Judged]:
                 seed=job.seed,
                 progress=_watch_fault(job, folder, row.experiment),
             )
+            _raise_if_interrupted(ran)
             result = judge_on_run(folder, ran, row, expectations=expectations)
             job.results.append(result)
             if result.fault_window is not None:
@@ -379,8 +381,9 @@ def canary(job: Job, step: Step) -> list[Judged]:
         ran = run_experiment_file(
             path, folder, job.settings, seed=job.seed, progress=_watch_fault(job, folder, stem)
         )
+    _raise_if_interrupted(ran)
     journal = ran.reading
-    aborted = _aborted_by_stop_condition(ran.journal_path)
+    aborted = ran.stopped if ran.stopped and not ran.stopped.startswith("kill switch") else None
     abort_verdict = (
         Verdict.passed(
             f"{stem}/aborted",
@@ -390,7 +393,8 @@ def canary(job: Job, step: Step) -> list[Judged]:
         if aborted
         else Verdict.failed(
             f"{stem}/aborted",
-            f"the planted breach was not aborted (journal {journal.outcome.value})",
+            f"the planted breach was not aborted by a stop condition (journal"
+            f" {journal.outcome.value}{'; ' + ran.stopped if ran.stopped else ''})",
             Evidence(description="journal", source=str(ran.journal_path)),
         )
     )
@@ -413,22 +417,10 @@ def canary(job: Job, step: Step) -> list[Judged]:
     ]
 
 
-def _aborted_by_stop_condition(journal_path: Path) -> str | None:
-    """How the journal says the run was stopped early (None: it ran to its end).
-
-    Chaos Toolkit marks a run stopped by a control (the stop conditions raise
-    ``InterruptExecution``) ``interrupted``; a signal (``aborted``) is not a stop condition. The
-    stormcheck section may name the stop condition that fired.
-    """
-    import json
-
-    document = json.loads(journal_path.read_text(encoding="utf-8"))
-    status = str(document.get("status", ""))
-    if status != "interrupted":
-        return None
-    section = document.get("stormcheck") or {}
-    reason = section.get("stop_condition") or section.get("halted_by")
-    return f"journal {status}" + (f" by {reason}" if reason else "")
+def _raise_if_interrupted(ran: ExperimentRun) -> None:
+    """The experiment's signal guard took Ctrl-C to play the rollbacks; the job stops now."""
+    if ran.signal is not None:
+        raise KeyboardInterrupt
 
 
 # -- report ----------------------------------------------------------------------------------
