@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from stormcheck.errors import StormcheckError
 from stormcheck.jobs.outcome import Judged, exit_code
@@ -30,6 +31,9 @@ from stormcheck.plans import Plan
 from stormcheck.runs import RunFolder
 from stormcheck.settings import Settings
 from stormcheck.verdict import Verdict
+
+if TYPE_CHECKING:
+    from stormcheck.judge import Score
 
 __all__ = ["ALWAYS", "JobResult", "StepReport", "run_plan"]
 
@@ -98,21 +102,21 @@ def _sweep(settings: Settings, display: Display) -> None:
         client.close()
 
 
-def _score(job: Job) -> str | None:
+def _score(job: Job) -> Score | None:
     from stormcheck.judge import resilience_score
 
     if not job.results or job.expectations is None:
         return None
-    return resilience_score(job.results, job.expectations.weights).explain()
+    return resilience_score(job.results, job.expectations.weights)
 
 
-def _store(job: Job, code: int) -> None:
+def _store(job: Job, code: int, score: float | None) -> None:
     from stormcheck.runstore import open_store
 
     if job.folder is None or not job.folder.manifest_path.exists():
         return
     with open_store(job.runs_dir) as store:
-        store.record(job.folder, plan=job.plan.name, exit_code=code)
+        store.record(job.folder, plan=job.plan.name, exit_code=code, score=score)
 
 
 class _Interrupts:
@@ -234,18 +238,18 @@ def run_plan(
         with _protected():
             _sweep(settings, display)
         signal.signal(signal.SIGINT, previous)
-    score = None if interrupted else _score(job)
+    scored = None if interrupted else _score(job)
     result = JobResult(
         plan=plan,
         lines=tuple(lines),
         steps=tuple(reports),
         folder=job.folder,
         report=job.report,
-        score=score,
+        score=None if scored is None else scored.explain(),
         seconds=time.monotonic() - started,
         interrupted=interrupted,
     )
-    _store(job, result.exit_code)
+    _store(job, result.exit_code, None if scored is None else scored.value)
     return result
 
 

@@ -57,8 +57,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX verdicts_by_name ON verdicts(name)",
     ),
-    # 3: calibrations, reused by later runs of the same images.
+    # 3: calibrations, reused by later runs of the same images; the resilience score of a run.
     (
+        "ALTER TABLE runs ADD COLUMN score REAL",
         """CREATE TABLE calibrations (
             images     TEXT PRIMARY KEY,
             run_id     TEXT NOT NULL,

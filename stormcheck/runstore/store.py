@@ -67,6 +67,7 @@ class StoredRun:
     folder: Path
     verdict_count: int
     baselines: tuple[str, ...]
+    score: float | None = None
 
     @property
     def folder_exists(self) -> bool:
@@ -168,26 +169,34 @@ class RunStore:
     # -- writing -----------------------------------------------------------------------------
 
     def record(
-        self, folder: RunFolder, *, plan: str | None = None, exit_code: int | None = None
+        self,
+        folder: RunFolder,
+        *,
+        plan: str | None = None,
+        exit_code: int | None = None,
+        score: float | None = None,
     ) -> RunRecord:
         """Index the run in ``folder`` (again: its earlier rows are replaced); return the record.
 
-        ``plan`` and ``exit_code`` are kept from an earlier record when not given.
+        ``plan``, ``exit_code`` and ``score`` (the resilience score, 0-100) are kept from an
+        earlier record when not given.
         """
         record = read_run(folder)
         with self._guard(), _transaction(self._db) as db:
             earlier = db.execute(
-                "SELECT plan, exit_code FROM runs WHERE run_id = ?", (record.run_id,)
+                "SELECT plan, exit_code, score FROM runs WHERE run_id = ?", (record.run_id,)
             ).fetchone()
             if earlier is not None:
                 plan = plan if plan is not None else earlier[0]
                 exit_code = exit_code if exit_code is not None else earlier[1]
+                score = score if score is not None else earlier[2]
             db.execute(
                 "INSERT INTO runs (run_id, created_ms, profile, stack, state, outcome, folder,"
-                " plan, exit_code, git_commit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " plan, exit_code, git_commit, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (run_id) DO UPDATE SET state = excluded.state,"
                 " outcome = excluded.outcome, folder = excluded.folder, plan = excluded.plan,"
-                " exit_code = excluded.exit_code, git_commit = excluded.git_commit",
+                " exit_code = excluded.exit_code, git_commit = excluded.git_commit,"
+                " score = excluded.score",
                 (
                     record.run_id,
                     record.created_ms,
@@ -199,6 +208,7 @@ class RunStore:
                     plan,
                     exit_code,
                     record.git_commit,
+                    score,
                 ),
             )
             db.execute("DELETE FROM verdicts WHERE run_id = ?", (record.run_id,))
@@ -365,7 +375,7 @@ class RunStore:
             baselines.setdefault(run_id, []).append(name)
         rows = self._db.execute(
             "SELECT r.run_id, r.created_ms, r.profile, r.stack, r.state, r.outcome, r.plan,"
-            " r.exit_code, r.git_commit, r.folder,"
+            " r.exit_code, r.git_commit, r.folder, r.score,"
             " (SELECT count(*) FROM verdicts v WHERE v.run_id = r.run_id)"
             " FROM runs r ORDER BY r.run_id"
         ).fetchall()
@@ -381,7 +391,8 @@ class RunStore:
                 exit_code=row[7],
                 git_commit=row[8],
                 folder=Path(row[9]),
-                verdict_count=row[10],
+                score=row[10],
+                verdict_count=row[11],
                 baselines=tuple(baselines.get(row[0], ())),
             )
             for row in rows
