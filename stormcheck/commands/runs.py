@@ -53,6 +53,7 @@ def list_command(state: CliState, as_json: bool) -> None:
                         "state": r.state,
                         "outcome": r.outcome,
                         "exit_code": r.exit_code,
+                        "score": r.score,
                         "verdicts": r.verdict_count,
                         "baselines": list(r.baselines),
                         "folder": str(r.folder) if r.folder_exists else None,
@@ -93,6 +94,8 @@ def show(state: CliState, run_id: str) -> None:
         f"  plan:    {run.plan or '-'}  exit code: {'-' if run.exit_code is None else run.exit_code}"
     )
     click.echo(f"  commit:  {run.git_commit or 'unknown'}")
+    if run.score is not None:
+        click.echo(f"  resilience score: {run.score:.1f}/100")
     if run.baselines:
         click.echo(f"  baseline of: {', '.join(run.baselines)}")
     click.echo(f"  verdicts ({len(verdicts)}):")

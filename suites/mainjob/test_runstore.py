@@ -10,7 +10,7 @@ import pytest
 
 from stormcheck.errors import ConfigError, RunNotFoundError
 from stormcheck.runs import Lease, RunFolder, create_run
-from stormcheck.runstore import SCHEMA_VERSION, open_store, store_path
+from stormcheck.runstore import SCHEMA_VERSION, images_key, open_store, store_path
 from stormcheck.runstore.schema import MIGRATIONS
 from stormcheck.verdict import Evidence, SliEvidence, Verdict, Window
 
@@ -237,3 +237,23 @@ def test_an_interrupted_prune_is_undone_or_finished_on_open(tmp_path: Path) -> N
     assert still_indexed.manifest_path.is_file()
     assert not (runs_dir / f".pruning-{forgotten.run_id}").exists()
     assert not list(runs_dir.glob(".pruning-*"))
+
+
+def test_a_calibration_is_kept_per_image_set_and_the_score_per_run(tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    folder = _run(runs_dir, "20261201T000000Z-aaaaaa")
+    images = {"shop": "sha256:aa", "postgres": "sha256:bb"}
+    key = images_key(images)
+    assert key == images_key(dict(reversed(list(images.items()))))
+    assert key != images_key({**images, "shop": "sha256:cc"})  # a rebuilt image: calibrate again
+    record = {"rate_rps": 25.0, "at_ms": 7, "steps": []}
+    with open_store(runs_dir) as store:
+        assert store.calibration(key) is None
+        store.keep_calibration(key, folder.run_id, "ingress", record)
+        kept = store.calibration(key)
+        store.record(folder, plan="quick", exit_code=0, score=87.5)
+        store.record(folder)  # recorded again without a score: the score stays
+        (run,) = store.runs()
+    assert kept is not None
+    assert (kept.rate_rps, kept.component, kept.record) == (25.0, "ingress", record)
+    assert run.score == 87.5
