@@ -36,6 +36,7 @@ __all__ = [
     "RunStore",
     "StoredCalibration",
     "StoredRun",
+    "TrendPoint",
     "images_key",
     "migrate",
     "open_store",
@@ -94,6 +95,18 @@ class StoredCalibration:
     rate_rps: float
     record: dict[str, Any]
     at_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrendPoint:
+    """One run's figures for trend plots: its score, each experiment's time to recover, and the
+    error budget spent per verdict that measured one."""
+
+    run_id: str
+    created_ms: int
+    score: float | None
+    recover_s: dict[str, float | None]
+    budget_spent: dict[str, float]
 
 
 def images_key(image_ids: dict[str, str]) -> str:
@@ -444,6 +457,28 @@ class RunStore:
             )
             for r in rows
         ]
+
+    def trend(self, plan: str | None = None, limit: int = 20) -> list[TrendPoint]:
+        """The ``limit`` newest runs (of ``plan``, when given), oldest first, for trend plots."""
+        chosen = [r for r in self.runs() if plan is None or r.plan == plan][-limit:]
+        points = []
+        for run in chosen:
+            recover = {e.experiment: e.recover_s for e in self.experiments(run.run_id)}
+            budget = {
+                v.name: v.budget_spent
+                for v in self.verdicts(run.run_id)
+                if v.budget_spent is not None
+            }
+            points.append(
+                TrendPoint(
+                    run_id=run.run_id,
+                    created_ms=run.created_ms,
+                    score=run.score,
+                    recover_s=recover,
+                    budget_spent=budget,
+                )
+            )
+        return points
 
     def baselines(self) -> list[Baseline]:
         """Every named baseline."""

@@ -257,3 +257,22 @@ def test_a_calibration_is_kept_per_image_set_and_the_score_per_run(tmp_path: Pat
     assert kept is not None
     assert (kept.rate_rps, kept.component, kept.record) == (25.0, "ingress", record)
     assert run.score == 87.5
+
+
+def test_the_trend_gives_score_recovery_and_budget_per_run(tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    first = _run(runs_dir, "20261201T000000Z-aaaaaa")
+    _judged(first, "postgres_latency", met=True)
+    second = _run(runs_dir, "20261202T000000Z-bbbbbb")
+    with open_store(runs_dir) as store:
+        store.record(first, plan="quick", score=100.0)
+        store.record(second, plan="quick", score=75.0)
+        points = store.trend("quick")
+        assert store.trend("nightly") == []
+    assert [(p.run_id, p.score) for p in points] == [(first.run_id, 100.0), (second.run_id, 75.0)]
+    assert points[0].recover_s == {"postgres_latency": 9.0}
+    assert points[0].budget_spent == {
+        "slo/availability": pytest.approx(0.042),
+        "postgres_latency/latency": pytest.approx(0.01),
+    }
+    assert points[1].recover_s == {}
