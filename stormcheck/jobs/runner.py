@@ -142,11 +142,14 @@ def _run_step(
     step = job.plan.steps[number - 1]
     job.display.step(number, len(job.plan.steps), kind, budget_s)
     job.deadline = time.monotonic() + budget_s
+    from docker.errors import DockerException
+    from httpx import HTTPError
+
     try:
         found = STEPS[kind](job, step)
         interrupts.check()
         return found, None
-    except StormcheckError as exc:
+    except (StormcheckError, DockerException, HTTPError) as exc:
         interrupts.check()
         judged = Judged(
             step=kind,
