@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import types
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,58 @@ def test_dry_run_lists_the_steps_and_starts_nothing(tmp_path: Path) -> None:
 def test_an_unknown_plan_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_cli(), ["run", "--plan", "weekly", "--dry-run"])
     assert result.exit_code == 1 and "no plan 'weekly'" in str(result.exception)
+
+
+def test_steps_run_in_order_and_a_spent_plan_budget_skips_all_but_report_and_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stormcheck.errors import BackendError
+    from stormcheck.jobs import runner
+    from stormcheck.jobs.steps import Job
+    from stormcheck.plans import Step
+    from stormcheck.settings import load_settings
+
+    plan_path = tmp_path / "budgeted.yaml"
+    plan_path.write_text(
+        "plan: budgeted\ndescription: d\nstack: minimal\nbudget: 1m\nsteps:\n"
+        "  - {step: smoke, budget: 1m}\n"
+        "  - {step: gate, budget: 1m, load: {scenario: shop-open, share: 0.4}, window: 10s}\n"
+        "  - {step: catalogue, budget: 1m, experiments: smoke, load: {scenario: shop-open, share: 0.4}}\n"
+        "  - {step: report, budget: 1m}\n",
+        encoding="utf-8",
+    )
+    plan = read_plan(plan_path)
+    ran: list[str] = []
+    clock = [0.0]
+
+    def fake(kind: str) -> object:
+        def step(job: Job, step: Step) -> list[Judged]:
+            ran.append(kind)
+            clock[0] += 45.0  # each step takes 45 s of the plan's 60
+            if kind == "gate":
+                raise BackendError("prometheus at http://x: unreachable")
+            verdict = Verdict.passed(f"{kind}/ok", "fine")
+            return [Judged(step=kind, verdict=verdict, judged=f"step {kind}")]
+
+        return step
+
+    monkeypatch.setattr(runner, "_sweep", lambda settings, display: None)
+    monkeypatch.setattr(
+        "stormcheck.jobs.runner.time", types.SimpleNamespace(monotonic=lambda: clock[0])
+    )
+    monkeypatch.setattr(runner, "STEPS", {k: fake(k) for k in STEP_KINDS})
+    out = io.StringIO()
+    result = runner.run_plan(
+        plan, load_settings("local", env={}), LineDisplay(out), runs_dir=tmp_path / "runs", seed=3
+    )
+    assert ran == ["smoke", "gate", "report"]  # catalogue: the plan's budget was spent
+    outcomes = [(j.step, j.verdict.name, j.verdict.outcome.value) for j in result.lines]
+    assert outcomes == [
+        ("smoke", "smoke/ok", "pass"),
+        ("gate", "gate/ran", "inconclusive"),
+        ("catalogue", "catalogue/not-run", "inconclusive"),
+        ("report", "report/ok", "pass"),
+    ]
+    assert "prometheus at http://x: unreachable" in result.lines[1].verdict.reason
+    assert result.exit_code == 2
+    assert [s.seconds for s in result.steps] == [45.0, 45.0, None, 45.0]
