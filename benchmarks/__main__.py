@@ -24,6 +24,8 @@
 - ``fault_roundtrip``, ``fault_snapshot``: apply + rollback of each fault action against the bare
   calls underneath (fails above 3x), and a snapshot of the full stack (fails above 2 s); see
   ``benchmarks/faults.py``.
+- ``main_job``: ``stormcheck run`` (the quick plan) until its summary, images cached; fails above
+  10 minutes or on an exit other than 0 (see ``benchmarks/main_job.py``).
 
 Results: ``benchmarks/results/<UTC date>-<name>.json`` with every repetition, medians and ratio.
 """
@@ -43,7 +45,14 @@ import httpx
 import psycopg
 import redis
 
-from benchmarks import experiment_overhead, faults, load_generator, platform_up, slo_evaluation
+from benchmarks import (
+    experiment_overhead,
+    faults,
+    load_generator,
+    main_job,
+    platform_up,
+    slo_evaluation,
+)
 from benchmarks.record import record
 from stormcheck.errors import NotReadyError
 from stormcheck.local.catalogue import read_catalogue
@@ -327,6 +336,7 @@ BENCHMARKS = {
     "fault_roundtrip": faults.bench_fault_roundtrip,
     "fault_snapshot": faults.bench_fault_snapshot,
     "experiment_overhead": experiment_overhead.bench_experiment_overhead,
+    "main_job": main_job.bench_main_job,
 }
 
 if __name__ == "__main__":

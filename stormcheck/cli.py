@@ -40,6 +40,8 @@ COMMAND_MODULES: dict[str, str] = {
     "load": "load",
     "report": "report",
     "run": "run",
+    "runs": "runs",
+    "sink": "sink",
     "slo": "slo",
     "status": "platform",
     "tools": "tools",

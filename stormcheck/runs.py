@@ -254,33 +254,53 @@ class ComponentRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Provenance:
-    """What a run was made of, enough to replay it (filled by the main job)."""
+    """What a run was made of, enough to replay it (filled when the run is brought up).
+
+    ``git_commit``/``git_dirty``: the project's commit and whether the work tree differed from
+    it; ``image_ids``: role -> the image id each component ran; ``component_versions``: role ->
+    the version its software reports; ``versions``: the harness's own parts (Python, stormcheck,
+    chaostoolkit-lib, locust, ...); ``settings``: with secrets redacted; ``host``: CPU model,
+    cores, load; ``load_generator``: the generator's CPU budget and the core it is pinned to.
+    """
 
     git_commit: str | None = None
+    git_dirty: bool | None = None
     image_ids: Mapping[str, str] = field(default_factory=dict)  # role -> image id
     seeds: Mapping[str, int] = field(default_factory=dict)  # what drew at random -> its seed
     component_versions: Mapping[str, str] = field(default_factory=dict)  # role -> version
+    versions: Mapping[str, str] = field(default_factory=dict)  # harness part -> version
     settings: Mapping[str, Any] = field(default_factory=dict)  # with secrets redacted
+    host: Mapping[str, Any] = field(default_factory=dict)
+    load_generator: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
             "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
             "image_ids": dict(self.image_ids),
             "seeds": dict(self.seeds),
             "component_versions": dict(self.component_versions),
+            "versions": dict(self.versions),
             "settings": dict(self.settings),
+            "host": dict(self.host),
+            "load_generator": dict(self.load_generator),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (a run file written before a field existed lacks it)."""
+        dirty = data.get("git_dirty")
         return cls(
             git_commit=data.get("git_commit"),
+            git_dirty=None if dirty is None else bool(dirty),
             image_ids=dict(data.get("image_ids", {})),
             seeds={str(k): int(v) for k, v in dict(data.get("seeds", {})).items()},
             component_versions=dict(data.get("component_versions", {})),
+            versions=dict(data.get("versions", {})),
             settings=dict(data.get("settings", {})),
+            host=dict(data.get("host", {})),
+            load_generator=dict(data.get("load_generator", {})),
         )
 
 

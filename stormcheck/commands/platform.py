@@ -36,7 +36,14 @@ def up(state: CliState, stack: str | None, only: tuple[str, ...]) -> None:
     target = open_target(settings)
     run_janitor(settings, echo=click.echo)
     folder, manifest = target.provision(owner="user", only=only, progress=click.echo)
-    click.echo(f"run {manifest.run_id} is up ({folder.root})")
+    from stormcheck.local.provenance import record_provenance
+
+    client = connect()
+    try:
+        record_provenance(client, settings, folder)
+    finally:
+        client.close()
+    click.echo(f"run {manifest.run_id} is up ({folder.root}); provenance in its run file")
     # The run file's URLs, without the generated passwords (kept in the credentials file).
     for name, record in manifest.components.items():
         for endpoint, url in record.endpoints.items():

@@ -1,87 +1,121 @@
-"""``stormcheck run``: the main job, as far as it exists.
+"""``stormcheck run [--plan quick|nightly|release-gate] [--dry-run]``: the main job.
 
-Today: bring the stack up (owned by this process), judge that every component became ready and
-stays healthy, write ``verdicts.json``, bring the stack down, and exit as a gate does
-(0 pass, 1 fail, 2 inconclusive). Load, experiments and SLO verdicts join as their work lands.
+A plan (``experiments/plans/<name>.yaml``) says which steps run, in which order, with which
+experiments and load, and each step's time budget; :mod:`stormcheck.jobs` runs it. The exit code
+says whether the platform behaved as expected: 0 every verdict within its expected outcome, 1 one
+is not, 2 something could not be measured (3: bad input, 130: interrupted).
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
 from stormcheck.commands import CliState, pass_state
-from stormcheck.commands.janitor import run_janitor
-from stormcheck.errors import NotReadyError
-from stormcheck.local.engine import connect
-from stormcheck.local.platform import component_health
-from stormcheck.local.stacks import components_for, in_role
-from stormcheck.settings import STACKS
-from stormcheck.targets import open_target
-from stormcheck.timeline import EventKind
-from stormcheck.verdict import Evidence, Verdict, combine, gate_exit_code
+from stormcheck.paths import project_root
 
 __all__ = ["COMMANDS"]
 
+DEFAULT_PLAN = "quick"
 
-@click.command()
+
+def _plans_folder() -> Path:
+    from stormcheck.plans import PLANS_FOLDER
+
+    return project_root() / PLANS_FOLDER
+
+
+class _PlanCommand(click.Command):
+    """``--help`` lists the plan files with their descriptions (read when asked, not on import)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from stormcheck.errors import StormcheckError
+        from stormcheck.plans import plan_files, read_plan
+
+        rows = []
+        for path in plan_files(_plans_folder()):
+            try:
+                plan = read_plan(path)
+                rows.append((plan.name, f"{plan.description} ({plan.budget_s // 60} min budget)"))
+            except StormcheckError as exc:
+                rows.append((path.stem, f"unreadable: {str(exc).splitlines()[0]}"))
+        with formatter.section("Plans (experiments/plans/)"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=_PlanCommand)
 @click.option(
-    "--stack", type=click.Choice(STACKS), help="Stack size (default: the setting `stack`)."
+    "--plan",
+    "plan_name",
+    default=DEFAULT_PLAN,
+    show_default=True,
+    help="A plan of experiments/plans/.",
 )
-@click.option("--keep", is_flag=True, help="Leave the platform up afterwards (owned by the user).")
+@click.option(
+    "--plan-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A plan file of your own instead of --plan.",
+)
+@click.option("--dry-run", is_flag=True, help="Check the plan and list its steps; start nothing.")
+@click.option(
+    "--seed", type=int, help="Seed for every choice of targets (default: drawn, printed)."
+)
 @pass_state
 @click.pass_context
-def run(ctx: click.Context, state: CliState, stack: str | None, keep: bool) -> None:
-    """Run the main job on the local platform and exit with its verdict."""
-    settings = state.with_overrides(stack=stack) if stack else state.settings()
-    target = open_target(settings)
-    run_janitor(settings, echo=click.echo)
-    verdicts: list[Verdict] = []
+def run(  # noqa: PLR0917 - click passes each option as a parameter
+    ctx: click.Context,
+    state: CliState,
+    plan_name: str,
+    plan_file: Path | None,
+    dry_run: bool,
+    seed: int | None,
+) -> None:
+    """Run a plan on the local platform; exit 0 as expected, 1 not, 2 not measured."""
+    from stormcheck.errors import ConfigError
+    from stormcheck.jobs.progress import choose_display
+    from stormcheck.jobs.runner import run_plan
+    from stormcheck.jobs.summary import render_summary
+    from stormcheck.load.scenarios import SCENARIOS
+    from stormcheck.local.session import runs_dir
+    from stormcheck.plans import read_plan, reference_problems
+
+    path = plan_file or _plans_folder() / f"{plan_name}.yaml"
+    if not path.is_file():
+        known = ", ".join(p.stem for p in sorted(_plans_folder().glob("*.yaml")))
+        raise ConfigError(f"no plan {plan_name!r} in {_plans_folder()}; known: {known}")
+    plan = read_plan(path)
+    problems = reference_problems(
+        plan, scenarios=set(SCENARIOS), experiments_folder=project_root() / "experiments" / "local"
+    )
+    for problem in problems:
+        click.echo(f"note: {problem}", err=True)
+    if dry_run:
+        click.echo(f"plan {plan.name} ({plan.path}): {plan.description}")
+        click.echo(f"  stack {plan.stack}, budget {plan.budget_s} s")
+        for number, step in enumerate(plan.steps, 1):
+            what = []
+            if step.load is not None:
+                what.append(f"load {step.load.scenario} at {step.load.share:.0%} of capacity")
+            if step.window_s is not None:
+                what.append(f"window {step.window_s} s")
+            if step.experiment_list is not None:
+                what.append(f"experiments: list {step.experiment_list}")
+            elif step.experiments:
+                what.append(f"experiments: {', '.join(step.experiments)}")
+            click.echo(f"  {number}. {step.kind:9} budget {step.budget_s:>4} s  {'; '.join(what)}")
+        click.echo(f"dry run: nothing started; {len(problems)} problem(s)")
+        ctx.exit(3 if problems else 0)
+    settings = state.settings()
+    display = choose_display(sys.stdout, plan=plan.name)
     try:
-        folder, manifest = target.provision(
-            owner="user" if keep else "process", progress=click.echo
-        )
-    except NotReadyError as exc:
-        click.echo(f"platform did not come up: {exc}", err=True)
-        ctx.exit(1)
-    try:
-        for name, record in manifest.components.items():
-            verdicts.append(
-                Verdict.passed(
-                    f"ready/{name}",
-                    f"{name} passed its readiness check after {record.ready_s:.1f} s",
-                    Evidence(
-                        description="readiness check",
-                        source=record.container,
-                        observed=record.ready_s,
-                    ),
-                )
-            )
-        checks = {
-            c.name: in_role(c)
-            for c in components_for(manifest.stack, only=tuple(manifest.components))
-        }
-        client = connect()
-        try:
-            for health in component_health(client, manifest, checks):
-                make = Verdict.passed if health.healthy else Verdict.failed
-                verdicts.append(
-                    make(
-                        f"healthy/{health.name}",
-                        f"{health.name} {health.state}: {health.detail}",
-                        Evidence(description="re-check after start-up", source=health.name),
-                    )
-                )
-        finally:
-            client.close()
+        result = run_plan(plan, settings, display, runs_dir=runs_dir(settings), seed=seed)
     finally:
-        overall = combine("main job", verdicts)
-        folder.write_verdicts([*verdicts, overall])
-        folder.timeline.record(EventKind.VERDICT, overall.name, outcome=overall.outcome.value)
-        if not keep:
-            target.teardown(folder)
-    click.echo(overall.explain())
-    click.echo(f"verdicts: {folder.verdicts_path}")
-    ctx.exit(gate_exit_code(overall, allow_inconclusive=settings.allow_inconclusive))
+        display.close()
+    render_summary(result, sys.stdout)
+    ctx.exit(result.exit_code)
 
 
 COMMANDS = (run,)

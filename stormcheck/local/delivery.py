@@ -21,6 +21,7 @@ Alertmanager at it and updates the run file, so a sink is never silently deaf.
 from __future__ import annotations
 
 import errno
+import socket
 from urllib.parse import urlsplit
 
 from docker import DockerClient
@@ -31,7 +32,7 @@ from stormcheck.net import free_port
 from stormcheck.observability.sink import ALERTS_PATH, AlertSink
 from stormcheck.runs import Manifest, RunFolder
 
-__all__ = ["host_sink", "recorded_webhook", "wire_monitoring"]
+__all__ = ["host_sink", "listening_sink", "recorded_webhook", "wire_monitoring"]
 
 _MONITORING = ("alertmanager", "prometheus")
 
@@ -40,6 +41,22 @@ def recorded_webhook(manifest: Manifest) -> str | None:
     """The webhook URL the run file records for the run's Alertmanager (``None``: it has none)."""
     record = manifest.components.get("alertmanager")
     return None if record is None else record.webhook
+
+
+def listening_sink(folder: RunFolder) -> str | None:
+    """The run's webhook URL when some process already listens there (its sink is hosted)."""
+    url = recorded_webhook(folder.read_manifest())
+    parts = urlsplit(url or "")
+    if not url or not parts.hostname or not parts.port:
+        return None
+    with socket.socket() as probe:
+        # As the sink's server does: a port left in TIME_WAIT by a stopped sink is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((parts.hostname, parts.port))
+        except OSError as exc:
+            return url if exc.errno == errno.EADDRINUSE else None
+    return None
 
 
 def _network(manifest: Manifest) -> str:

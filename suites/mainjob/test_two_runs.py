@@ -1,0 +1,41 @@
+"""Two consecutive ``stormcheck run``s build history: two rows in the run store, and the second
+report's Allure history trend holds both runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stormcheck.paths import project_root
+from stormcheck.runstore import open_store
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_consecutive_runs_leave_two_rows_and_a_two_entry_history(tmp_path: Path) -> None:
+    runs_dir = tmp_path / "runs"
+    codes = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "stormcheck", "--set", f"runs_dir={runs_dir}", "run"],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1800,
+        )
+        codes.append((done.returncode, done.stdout[-3000:]))
+    assert [code for code, _ in codes] == [0, 0], codes
+    with open_store(runs_dir) as store:
+        stored = store.runs()
+    assert [(r.plan, r.exit_code) for r in stored] == [("quick", 0), ("quick", 0)]
+    assert all(r.score is not None for r in stored)
+    trend = json.loads(
+        (tmp_path / "allure-report" / "history" / "history-trend.json").read_text(encoding="utf-8")
+    )
+    assert len(trend) == 2, trend
+    assert "HTML report: " + str(tmp_path / "allure-report" / "index.html") in codes[1][1]
