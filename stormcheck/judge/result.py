@@ -44,7 +44,7 @@ from stormcheck.slo.evaluate import QueryClient, evaluate
 from stormcheck.slo.loader import read_slos, slo_files
 from stormcheck.slo.model import Slo
 from stormcheck.slo.run_verdicts import merge_verdicts
-from stormcheck.timeline import iso_ms
+from stormcheck.timeline import EventKind, iso_ms
 from stormcheck.verdict import Evidence, Outcome, Verdict, Window
 
 if TYPE_CHECKING:
@@ -348,7 +348,7 @@ def judge_experiment(
     received = tuple(
         (e.name, e.at_ms)
         for e in events
-        if e.kind.value == "alert_firing" and windows.injection_ms <= e.at_ms
+        if e.kind is EventKind.ALERT_FIRING and windows.injection_ms <= e.at_ms
     )
     judged = replace(
         base,
