@@ -262,7 +262,7 @@ def _interrupt_main_thread(_reason: str) -> None:
 class _Watching:
     """The process's one monitor, and why the last one tripped."""
 
-    lock = threading.Lock()
+    lock = threading.RLock()  # re-entered by a signal handler in the main thread
     monitor: Monitor | None = None
     last_reason: str | None = None
 

@@ -114,3 +114,22 @@ def test_the_planted_breach_is_aborted_in_time_and_rolled_back(
 
 def _journal(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
+
+
+def test_a_dry_run_against_the_stack_changes_nothing(
+    full_platform: PlatformRun, settings: Settings, chaos_env: None
+) -> None:
+    from stormcheck.chaos.local.actions import choose
+    from stormcheck.chaos.policy import dry_run
+
+    folder = full_platform.folder
+    earlier = before(folder, settings)
+    ledger = _ledger_lines(full_platform)
+    planned = dry_run(REPLICA_KILLED, folder, settings, 11)
+    replicas = sorted(n for n, r in full_platform.manifest.components.items() if r.role == "shop")
+    (fault,) = planned.faults
+    assert fault.targets == tuple(choose(replicas, 0.34, 11))
+    assert planned.allowed
+    assert f"target: local:{folder.run_id}" in planned.describe()
+    assert _ledger_lines(full_platform) == ledger
+    assert settled_diff(folder, settings, earlier, settle_s=0.0) == []
