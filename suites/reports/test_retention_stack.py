@@ -3,9 +3,10 @@ while the platform was up, from the retained data, and refuses a window outside 
 
 A minimal stack of its own (its run folder in a temporary runs directory): traffic through the
 API, the gate over a window while the stack is up, ``stormcheck down`` (which keeps the evidence),
-the same gate again on the retained data. The selected SLOs give a pass with counted events (the
-API's availability and latency), an inconclusive without samples (the ingress, which the minimal
-stack lacks) and an inconclusive without a log store (the log-based one): all three must match.
+the same gate again on the retained data. The selected SLOs give judged verdicts with counted
+events (the API's availability and latency), an inconclusive without samples (the ingress, which
+the minimal stack lacks) and an inconclusive without a log store (the log-based one): all three
+kinds must come back the same.
 """
 
 from __future__ import annotations
@@ -155,9 +156,11 @@ def test_gate_after_down_gives_the_verdicts_it_gave_while_up(
     window = f"{start_s}..{end_s}"
 
     live = _gate(runs, *io, manifest.run_id, window)
-    assert live.returncode == 2, live.stdout + live.stderr  # inconclusive: ingress, log store
+    # 2: inconclusive (ingress, log store); 1 when the loaded machine made the API miss a
+    # latency objective — a verdict like any other, which must come back the same after down
+    assert live.returncode in {1, 2}, live.stdout + live.stderr
     while_up = _judged(json.loads(live.stdout))
-    counted = [v for v in while_up.values() if v[0] == "pass"]
+    counted = [v for v in while_up.values() if v[0] in {"pass", "fail"}]
     assert len(counted) == 4, [v["reason"] for v in json.loads(live.stdout)["verdicts"]]
     assert all(isinstance(v[3], float) and v[3] > 0 for v in counted), while_up
 
@@ -170,7 +173,7 @@ def test_gate_after_down_gives_the_verdicts_it_gave_while_up(
     assert kept["logs"]["status"] == "absent", kept
 
     retained = _gate(runs, *io, manifest.run_id, window)
-    assert retained.returncode == 2, retained.stdout + retained.stderr
+    assert retained.returncode == live.returncode, retained.stdout + retained.stderr
     assert "is down: judging its retained evidence" in retained.stderr, retained.stderr
     after_down = _judged(json.loads(retained.stdout))
     assert after_down == while_up
