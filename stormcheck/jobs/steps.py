@@ -36,7 +36,7 @@ from stormcheck.verdict import Evidence, Verdict, Window
 
 if TYPE_CHECKING:
     from stormcheck.chaos.experiment import ExperimentRun
-    from stormcheck.judge import Expectations, ResilienceResult
+    from stormcheck.judge import Expectations, ResilienceResult, Row
     from stormcheck.observability.sink import AlertSink
 
 __all__ = ["EXPERIMENTS_DIR", "STEPS", "Job", "StepFunction"]
@@ -314,6 +314,9 @@ def catalogue(job: Job, step: Step) -> list[Judged]:
         else tuple(expectations.row(s) for s in step.experiments)
     )
     lines: list[Judged] = []
+    ran: list[tuple[Row, ExperimentRun]] = []
+    # The load runs through the whole list; it is judged once the load has stopped, when its
+    # request log is complete (the generator writes it in blocks, flushed when it stops).
     with _under_load(job, folder, step.load):
         for index, row in enumerate(rows, 1):
             if job.remaining_s() <= 0:
@@ -328,7 +331,7 @@ def catalogue(job: Job, step: Step) -> list[Judged]:
                 continue
             job.display.line(f"experiment {index}/{len(rows)}: {row.experiment}")
             variables = dict(row.smoke) if named == "smoke" else {}
-            ran = run_experiment_file(
+            experiment = run_experiment_file(
                 _experiment_path(row.experiment),
                 folder,
                 job.settings,
@@ -336,33 +339,31 @@ def catalogue(job: Job, step: Step) -> list[Judged]:
                 seed=job.seed,
                 progress=_watch_fault(job, folder, row.experiment),
             )
-            _raise_if_interrupted(ran)
-            result = judge_on_run(folder, ran, row, expectations=expectations)
-            job.results.append(result)
-            if result.fault_window is not None:
-                job.display.fault_window(
-                    row.experiment, result.fault_window.start_ms, result.fault_window.end_ms
-                )
-            job.display.line(result.explain())
-            for check in result.checks:
-                lines.append(
-                    Judged(
-                        step="catalogue",
-                        verdict=check.verdict,
-                        judged=f"experiment {row.experiment}",
-                        allowed=frozenset(check.allowed),
-                        budget_spent=next(
-                            (
-                                e.budget_spent
-                                for e in check.verdict.evidence
-                                if e.budget_spent is not None
-                            ),
-                            None,
+            _raise_if_interrupted(experiment)
+            ran.append((row, experiment))
+    for row, experiment in ran:
+        result = judge_on_run(folder, experiment, row, expectations=expectations)
+        job.results.append(result)
+        job.display.line(result.explain())
+        for check in result.checks:
+            lines.append(
+                Judged(
+                    step="catalogue",
+                    verdict=check.verdict,
+                    judged=f"experiment {row.experiment}",
+                    allowed=frozenset(check.allowed),
+                    budget_spent=next(
+                        (
+                            e.budget_spent
+                            for e in check.verdict.evidence
+                            if e.budget_spent is not None
                         ),
-                        detect_s=result.detect_s,
-                        recover_s=result.recover_s,
-                    )
+                        None,
+                    ),
+                    detect_s=result.detect_s,
+                    recover_s=result.recover_s,
                 )
+            )
     return lines
 
 
