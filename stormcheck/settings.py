@@ -447,4 +447,4 @@ def describe_settings(settings: Settings) -> dict[str, str]:
 
 
 def _printable(value: Any) -> str:
-    return ",".join(value) if isinstance(value, tuple) else str(value)
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)

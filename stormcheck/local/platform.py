@@ -345,8 +345,12 @@ def find_run_resources(client: DockerClient) -> list[RunResources]:
     def entry(labels: dict[str, str]) -> tuple[dict[str, str], list[str], list[str], list[str]]:
         return found.setdefault(labels[RUN_LABEL], (labels, [], [], []))
 
-    for container in client.containers.list(all=True, filters=flt):
-        entry(container.labels)[1].append(str(container.name))
+    # the list endpoint's own fields, without an inspect per container: a container of another
+    # run removed between the listing and its inspect would otherwise raise NotFound here
+    for summary in client.api.containers(all=True, filters=flt):
+        names = summary.get("Names") or []
+        if names:
+            entry(summary.get("Labels") or {})[1].append(str(names[0]).lstrip("/"))
     for network in client.networks.list(filters=flt):
         entry(network.attrs.get("Labels") or {})[2].append(str(network.name))
     for volume in client.volumes.list(filters=flt):

@@ -1,15 +1,16 @@
 """The one filter every attachment passes through before it is written.
 
-URLs lose the password of their userinfo (:func:`stormcheck.redaction.split_password`), and
-``password=``/``token=``-style assignments their value. Reports call :func:`redact_text` only, so
-a wider filter of :mod:`stormcheck.redaction` replaces this body and nothing else.
+Every secret the process knows (:func:`stormcheck.redaction.redact`: settings secrets, referenced
+environment and file secrets, the run's generated passwords) is masked; beyond those, URLs lose
+the password of their userinfo and ``password=``/``token=``-style assignments their value, for
+secrets of a platform this process never registered. Reports call :func:`redact_text` only.
 """
 
 from __future__ import annotations
 
 import re
 
-from stormcheck.redaction import split_password
+from stormcheck.redaction import redact, split_password
 
 __all__ = ["MASK", "redact_text"]
 
@@ -31,5 +32,5 @@ def _mask_url(match: re.Match[str]) -> str:
 
 def redact_text(text: str) -> str:
     """``text`` with URL passwords and secret assignments masked."""
-    text = _URL.sub(_mask_url, text)
+    text = _URL.sub(_mask_url, redact(text))
     return _ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
