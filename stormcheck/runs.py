@@ -193,7 +193,12 @@ class CalibrationRecord:
             step_s=float(data.get("step_s", 0.0)),
             bounded_by_generator=bool(data.get("bounded_by_generator", False)),
             generator_budget_cores=float(data.get("generator_budget_cores", 0.0)),
-            thresholds={str(k): float(v) for k, v in dict(data.get("thresholds", {})).items()},
+            # a threshold left unset (``calibrate`` without --p99-ms) is stored as null
+            thresholds={
+                str(k): float(v)
+                for k, v in dict(data.get("thresholds", {})).items()
+                if v is not None
+            },
             steps=tuple(dict(s) for s in data.get("steps", [])),
         )
 

@@ -19,7 +19,7 @@ from stormcheck.paths import project_root
 
 __all__ = ["COMMANDS", "KINDS", "detect_kind", "validate_file"]
 
-KINDS = ("settings", "plan", "load-shape", "slo", "experiment")
+KINDS = ("settings", "plan", "load-shape", "slo", "experiment", "expectations")
 
 
 def detect_kind(path: Path) -> str:
@@ -44,6 +44,8 @@ def detect_kind(path: Path) -> str:
     keys = {str(k.value) for k, _ in node.value}
     if "plan" in keys:
         return "plan"
+    if "rows" in keys and "lists" in keys:
+        return "expectations"
     if "shape" in keys or "stages" in keys:
         return "load-shape"
     if keys & {"method", "steady-state-hypothesis", "rollbacks", "title"}:
@@ -83,6 +85,10 @@ def validate_file(path: Path, kind: str | None = None) -> list[str]:
             from stormcheck.load.shape_file import read_shape
 
             read_shape(path)
+        elif kind == "expectations":
+            from stormcheck.judge import read_expectations
+
+            read_expectations(path)
         elif kind == "slo":
             from stormcheck.slo.loader import read_slo_files
 
@@ -104,8 +110,8 @@ def validate_file(path: Path, kind: str | None = None) -> list[str]:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(KINDS), help="The files' kind (default: detected).")
 def validate(files: tuple[Path, ...], kind: str | None) -> None:
-    """Check input FILES (settings profile, plan, load shape, SLO, experiment): one located line per
-    problem (file:line: field: message); exit 1 when any."""
+    """Check input FILES (settings profile, plan, load shape, SLO, experiment, expected outcomes):
+    one located line per problem (file:line: field: message); exit 1 when any."""
     problems = [line for path in files for line in validate_file(path, kind)]
     for line in problems:
         click.echo(line)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stormcheck.chaos.experiment_file import experiment_files
 from stormcheck.commands.validate import KINDS, detect_kind, validate_file
 from stormcheck.inputs import MAX_FILE_BYTES
 from stormcheck.load.shape_file import ShapeStage, read_shape
@@ -147,7 +148,8 @@ def test_the_shipped_input_files_are_detected_and_valid() -> None:
     root = project_root()
     shipped = {
         "settings": sorted((root / "stormcheck" / "profiles").glob("*.toml")),
-        "experiment": sorted((root / "experiments" / "local").glob("*.yaml")),
+        "experiment": experiment_files(root / "experiments" / "local"),
+        "expectations": [root / "experiments" / "local" / "expected.yaml"],
         "slo": sorted((root / "platform" / "slo").glob("*.yaml")),
         "plan": sorted((root / "experiments" / "plans").glob("*.yaml")),
     }

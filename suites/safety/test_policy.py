@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stormcheck.chaos.experiment_file import experiment_files
 from stormcheck.chaos.local.actions import choose
 from stormcheck.chaos.policy import (
     Member,
@@ -108,7 +109,7 @@ def test_a_link_fault_counts_as_every_api_replica() -> None:
 
 def test_the_catalogue_is_allowed_under_the_local_profile(tmp_path: Path) -> None:
     settings = load_settings("local", env={})
-    for path in sorted(LOCAL.glob("*.yaml")):
+    for path in experiment_files(LOCAL):
         planned = dry_run(path, None, settings, 5)
         assert planned.allowed, f"{path.name}: {planned.refusal}"
         assert "nothing was changed" in planned.describe()

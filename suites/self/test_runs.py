@@ -206,3 +206,20 @@ def test_lease_from_another_boot_is_dead() -> None:
     lease = Lease.for_current_process()
     stale = Lease.from_dict(lease.to_dict() | {"boot_id": "another-boot"})
     assert not stale.owner_alive()
+
+
+def test_a_calibration_without_a_p99_threshold_reads_back() -> None:
+    from stormcheck.runs import CalibrationRecord
+
+    stored = {
+        "rate_rps": 42.0,
+        "at_ms": 1,
+        "step_s": 10.0,
+        "bounded_by_generator": False,
+        "generator_budget_cores": 0.5,
+        "thresholds": {"p95_ms": 500.0, "p99_ms": None, "error_ratio": 0.01},
+        "steps": [],
+    }
+    record = CalibrationRecord.from_dict(stored)
+    assert record.thresholds == {"p95_ms": 500.0, "error_ratio": 0.01}
+    assert CalibrationRecord.from_dict(record.to_dict()) == record

@@ -55,7 +55,6 @@ from stormcheck.waiting import NotYet, poll_until
 __all__ = [
     "add_latency",
     "add_timeout",
-    "choose",
     "disable_link",
     "fill_disk",
     "kill",
