@@ -4,9 +4,11 @@
   ``fault_start``/``fault_end`` events, else the method action's own start and end), the end of
   the recovery watch (the first activity after the method), and from them the fault window and
   the recovery window of a row's :class:`~stormcheck.judge.expectations.FaultKind`;
-- :func:`read_detection_floor`: the least time an alert can take to reach the sink — scrape
+- :func:`read_detection_floor`: the detection floor as the resilience issue defines it — scrape
   interval + rule evaluation interval + the rule's ``for`` + Alertmanager's ``group_wait`` — read
-  from the configuration the platform is given (:func:`stormcheck.observability.config.config_files`);
+  from the configuration the platform is given (:func:`stormcheck.observability.config.config_files`).
+  It is the pipeline's delay when the fault lands just after a scrape; a fault that lands just
+  before one is seen up to a scrape and an evaluation sooner (``for`` + ``group_wait`` at least);
 - :func:`first_alert`: the first matching alert received at the sink after the injection;
 - :func:`time_to_recover`: design §4 — the first instant after which every 1 s bucket of the
   request log meets the success ratio and the p95 for 30 s; its precision is the bucket width;
@@ -138,7 +140,7 @@ class DetectionFloor:
     for_s: Mapping[str, float]  # alert name -> its rule's `for`
 
     def floor_s(self, alerts: Collection[str]) -> float | None:
-        """The least time the first of ``alerts`` can take to reach the sink (None: none known)."""
+        """scrape + evaluation + the shortest ``for`` of ``alerts`` + group_wait (None: none known)."""
         known = [self.for_s[a] for a in alerts if a in self.for_s]
         if not known:
             return None
