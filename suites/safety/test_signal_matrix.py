@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from stormcheck.chaos.halt import halt, halted
 from stormcheck.chaos.ledger import Ledger
 from stormcheck.local.session import runs_dir
 from stormcheck.paths import project_root
+from stormcheck.runs import RunFolder
 from stormcheck.settings import Settings
 from stormcheck.testing import PlatformRun
 from stormcheck.timeline import EventKind, now_ms
@@ -73,6 +75,32 @@ CASES = [
 ] + [(signal.SIGINT, "twice")]
 
 
+def _send(
+    folder: RunFolder,
+    process: subprocess.Popen[str],
+    *,
+    signum: signal.Signals,
+    phase: str,
+    since: int,
+    alive: Callable[[], bool],
+) -> None:
+    if phase == "before":
+        wait_for_event(folder, EventKind.EXPERIMENT_START, since, alive=alive)
+        faults = [e for e in folder.timeline.events(EventKind.FAULT_START) if e.at_ms >= since]
+        process.send_signal(signum)
+        assert faults == [], "the fault started before the signal: not a 'before' case"
+    elif phase in ("during", "twice"):
+        wait_for_event(folder, EventKind.FAULT_START, since, alive=alive)
+        time.sleep(1.0)
+        process.send_signal(signum)
+        if phase == "twice":
+            wait_for_event(folder, EventKind.ACTIVITY_START, since, name=ROLLBACK, alive=alive)
+            process.send_signal(signal.SIGINT)
+    else:
+        wait_for_event(folder, EventKind.FAULT_END, since, alive=alive)
+        process.send_signal(signum)
+
+
 @pytest.mark.parametrize(("signum", "phase"), CASES, ids=[f"{s.name}-{p}" for s, p in CASES])
 def test_a_signal_leaves_the_platform_as_it_was(
     full_platform: PlatformRun, settings: Settings, signum: signal.Signals, phase: str
@@ -83,26 +111,13 @@ def test_a_signal_leaves_the_platform_as_it_was(
     process = _start(full_platform, settings)
     alive = lambda: process.poll() is None  # noqa: E731
     try:
-        if phase == "before":
-            wait_for_event(folder, EventKind.EXPERIMENT_START, since, alive=alive)
-            faults = [e for e in folder.timeline.events(EventKind.FAULT_START) if e.at_ms >= since]
-            process.send_signal(signum)
-            assert faults == [], "the fault started before the signal: not a 'before' case"
-        elif phase in ("during", "twice"):
-            wait_for_event(folder, EventKind.FAULT_START, since, alive=alive)
-            time.sleep(1.0)
-            process.send_signal(signum)
-            if phase == "twice":
-                wait_for_event(folder, EventKind.ACTIVITY_START, since, name=ROLLBACK, alive=alive)
-                process.send_signal(signal.SIGINT)
-        else:
-            wait_for_event(folder, EventKind.FAULT_END, since, alive=alive)
-            process.send_signal(signum)
-        output, _ = process.communicate(timeout=300)
-    finally:
+        _send(folder, process, signum=signum, phase=phase, since=since, alive=alive)
+    except AssertionError as exc:
         if process.poll() is None:
             process.kill()
-            process.wait()
+        output, _ = process.communicate(timeout=60)
+        raise AssertionError(f"{exc}; the run said:\n{output}") from None
+    output, _ = process.communicate(timeout=300)
     expected = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -9}[signum]
     assert process.returncode == expected, output
     if signum == signal.SIGKILL:
