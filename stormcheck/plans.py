@@ -164,15 +164,19 @@ def reference_problems(
                     + ", ".join(sorted(scenarios)),
                 )
             )
+        # the canary is not part of the judged catalogue: it lives beside it, in canary/
+        folder = (
+            experiments_folder.parent / "canary" if step.kind == "canary" else experiments_folder
+        )
         for stem in step.experiments:
-            if not any((experiments_folder / f"{stem}{s}").is_file() for s in (".yaml", ".json")):
+            if not any((folder / f"{stem}{s}").is_file() for s in (".yaml", ".json")):
                 field = "experiment" if step.kind == "canary" else "experiments"
                 problems.append(
                     Problem(
                         file=plan.path,
                         line=step.line,
                         field=f"{where}.{field}",
-                        message=f"no experiment file {stem}.yaml in {experiments_folder}",
+                        message=f"no experiment file {stem}.yaml in {folder}",
                     )
                 )
     return problems

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["EXPERIMENTS_DIR", "STEPS", "Job", "StepFunction"]
 
 EXPERIMENTS_DIR = Path("experiments") / "local"
+CANARY_DIR = Path("experiments") / "canary"  # beside the catalogue, never judged as part of it
 LOAD_WARMUP_S = 10.0  # the load reaches its rate before anything is judged
 CALIBRATION_COMPONENT_FALLBACK = "shop-1"
 
@@ -277,8 +278,8 @@ def _expectations(job: Job) -> Expectations:
     return job.expectations
 
 
-def _experiment_path(stem: str) -> Path:
-    path = project_root() / EXPERIMENTS_DIR / f"{stem}.yaml"
+def _experiment_path(stem: str, folder: Path = EXPERIMENTS_DIR) -> Path:
+    path = project_root() / folder / f"{stem}.yaml"
     if not path.is_file():
         raise ConfigError(f"experiment {stem!r}: no file {path}")
     return path
@@ -375,7 +376,7 @@ def canary(job: Job, step: Step) -> list[Judged]:
     (stem,) = step.experiments
     judged = f"canary {stem}"
     try:
-        path = _experiment_path(stem)
+        path = _experiment_path(stem, CANARY_DIR)
     except ConfigError as exc:
         return [_unmeasured("canary", f"{stem}/aborted", judged, f"not run: {exc}")]
     with _under_load(job, folder, step.load):
