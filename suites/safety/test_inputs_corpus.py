@@ -158,8 +158,7 @@ def test_the_shipped_input_files_are_detected_and_valid() -> None:
         for path in paths:
             assert detect_kind(path) == kind, path
             problems = validate_file(path)
-            # the canary experiment file comes with the stop conditions
-            assert [p for p in problems if "canary_planted_breach" not in p] == [], problems
+            assert problems == [], problems
 
 
 @pytest.mark.unit
