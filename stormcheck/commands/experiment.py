@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import socket
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
@@ -16,7 +13,6 @@ from stormcheck.commands import CliState, pass_state
 from stormcheck.commands.janitor import run_janitor
 from stormcheck.errors import ConfigError, PlatformError
 from stormcheck.paths import project_root
-from stormcheck.runs import RunFolder
 
 __all__ = ["COMMANDS"]
 
@@ -36,23 +32,6 @@ def _variables(values: tuple[str, ...]) -> dict[str, Any]:
         raise click.BadParameter(
             f"{exc} (expected KEY=VALUE or KEY:int=VALUE)", param_hint="--var"
         ) from None
-
-
-def _sink_hosted_elsewhere(folder: RunFolder) -> str | None:
-    """The run's webhook URL when another process already listens there (a test session, another
-    command): its sink is left alone rather than Alertmanager taken from it."""
-    from stormcheck.local.delivery import recorded_webhook
-
-    url = recorded_webhook(folder.read_manifest())
-    parts = urlsplit(url or "")
-    if not url or not parts.hostname or not parts.port:
-        return None
-    with socket.socket() as probe:
-        try:
-            probe.bind((parts.hostname, parts.port))
-        except OSError as exc:
-            return url if exc.errno == errno.EADDRINUSE else None
-    return None
 
 
 @click.group()
@@ -156,7 +135,7 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
     from stormcheck.chaos.policy import PolicyRefusal
     from stormcheck.chaos.policy import dry_run as plan_dry_run
     from stormcheck.load.scenarios import scenario
-    from stormcheck.local.delivery import host_sink
+    from stormcheck.local.delivery import host_sink, listening_sink
     from stormcheck.local.engine import connect
     from stormcheck.local.session import bring_down, bring_up, runs_dir
     from stormcheck.runs import find_run
@@ -194,7 +173,7 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
                 with contextlib.ExitStack() as stack:
                     client = connect()
                     stack.callback(client.close)
-                    hosted = _sink_hosted_elsewhere(folder)
+                    hosted = listening_sink(folder)
                     if hosted:
                         click.echo(f"alert sink: hosted by another process at {hosted}; left there")
                     else:
