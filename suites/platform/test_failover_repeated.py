@@ -1,7 +1,8 @@
 """Failover repetitions and the network cut-off variant (nightly: slow).
 
 - The PostgreSQL primary is killed three times in a row; each time writes through the API come back
-  within 30 s, no two members accept writes at once, and the old primary rejoins as a replica.
+  within 30 s, no two members accept writes at once, and the old primary rejoins as a replica and
+  becomes the sync standby (only then may the next kill fail over).
 - The primary is cut off by iptables (DROP in and out, from a sidecar sharing its network
   namespace): the same guarantees, and the cut-off member, probed from inside its own namespace,
   stops accepting writes (Patroni demotes it) before another member starts accepting them.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 from docker import DockerClient
 from docker.models.containers import Container
 
@@ -27,6 +29,7 @@ from stormcheck.settings import Settings
 from suites.platform.ha import (
     PATRONI_MEMBERS,
     WriterProbe,
+    current_endpoint,
     order_write,
     patroni_role,
     poll_until,
@@ -54,11 +57,29 @@ def _primary(client: DockerClient, manifest: Manifest) -> str:
     return primaries[0]
 
 
+def _sync_standby_role(client: DockerClient, manifest: Manifest, member: str) -> str:
+    """``sync_standby`` once the member is a replica Patroni names as sync standby, else its role.
+
+    In synchronous mode Patroni promotes only the sync standby: a replica that has not become it
+    yet may lack commits the primary acknowledged alone, and killing the primary then leaves the
+    cluster without one until it comes back.
+    """
+    role = patroni_role(client, manifest, member)
+    url = current_endpoint(client, manifest, member, "patroni", 8008)
+    if role != "replica" or url is None:
+        return str(role)
+    try:
+        named = requests.get(url + "/patroni", timeout=1).json().get("sync_standby") is True
+    except (requests.RequestException, ValueError):
+        return str(role)
+    return "sync_standby" if named else "replica"
+
+
 def _wait_for_a_replica(client: DockerClient, manifest: Manifest, member: str) -> float:
     took, roles = poll_until(
-        lambda: str(patroni_role(client, manifest, member)), "replica", timeout_s=REJOIN_S
+        lambda: _sync_standby_role(client, manifest, member), "sync_standby", timeout_s=REJOIN_S
     )
-    assert took is not None, f"{member} did not rejoin as a replica within {REJOIN_S} s: {roles}"
+    assert took is not None, f"{member} did not rejoin as sync standby within {REJOIN_S} s: {roles}"
     return took
 
 
