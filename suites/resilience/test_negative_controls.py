@@ -32,7 +32,7 @@ import pytest
 
 from stormcheck.chaos.experiment import background_load, run_experiment_file
 from stormcheck.clients.toxiproxy import ToxiproxyClient
-from stormcheck.judge import ResilienceResult, judge_on_run, read_expectations
+from stormcheck.judge import Check, ResilienceResult, judge_on_run, read_expectations
 from stormcheck.load.integrity import judge_checkout_integrity
 from stormcheck.load.request_records import RequestRecord, read_request_log
 from stormcheck.load.runner import LoadPlan, run_load
@@ -258,16 +258,24 @@ def _explain(judged: ResilienceResult) -> str:
     return judged.explain()
 
 
+# (variant, experiment, the check the sabotage must turn: failed on it, met on the safe stack;
+# None: only the row as a whole)
 FULL_CONTROLS = [
-    pytest.param(Variant.INGRESS_UNCHECKED, "replica_paused", id="ingress-unchecked"),
-    pytest.param(Variant.UNBOUNDED_DB_WAITS, "postgres_unreachable", id="unbounded-db-waits"),
+    pytest.param(Variant.INGRESS_UNCHECKED, "replica_paused", "recover", id="ingress-unchecked"),
+    pytest.param(Variant.UNBOUNDED_DB_WAITS, "postgres_unreachable", None, id="unbounded-db-waits"),
 ]
 
 
+def _check(judged: ResilienceResult, suffix: str) -> Check:
+    found = [c for c in judged.checks if c.verdict.name.endswith(f"/{suffix}")]
+    assert found, f"no check {suffix!r} in {_explain(judged)}"
+    return found[0]
+
+
 @pytest.mark.catalogue
-@pytest.mark.parametrize(("variant", "experiment"), FULL_CONTROLS)
+@pytest.mark.parametrize(("variant", "experiment", "decisive"), FULL_CONTROLS)
 def test_a_sabotaged_full_stack_misses_its_row(
-    throwaway_full: Settings, variant: Variant, experiment: str
+    throwaway_full: Settings, variant: Variant, experiment: str, decisive: str | None
 ) -> None:
     sabotaged = _judged_on_variant(throwaway_full, variant, experiment)
     print(f"{variant}: {_explain(sabotaged)}")
@@ -275,14 +283,18 @@ def test_a_sabotaged_full_stack_misses_its_row(
     # missed for a definitive verdict, not because something could not be measured
     definitive = [c for c in sabotaged.missed() if c.verdict.outcome is not Outcome.INCONCLUSIVE]
     assert definitive, f"{variant}: only inconclusive misses: {_explain(sabotaged)}"
+    if decisive is not None:
+        assert _check(sabotaged, decisive).verdict.outcome is Outcome.FAIL, _explain(sabotaged)
 
 
 @pytest.mark.catalogue
-@pytest.mark.parametrize(("variant", "experiment"), FULL_CONTROLS)
+@pytest.mark.parametrize(("variant", "experiment", "decisive"), FULL_CONTROLS)
 def test_the_safe_full_stack_meets_the_same_row(
-    throwaway_full: Settings, variant: Variant, experiment: str
+    throwaway_full: Settings, variant: Variant, experiment: str, decisive: str | None
 ) -> None:
     """The other half of the flip: the same throwaway set-up, safe, meets the row."""
     safe = _judged_on_variant(throwaway_full, Variant.SAFE, experiment)
     print(f"safe ({variant} control): {_explain(safe)}")
+    if decisive is not None:
+        assert _check(safe, decisive).met, _explain(safe)
     assert safe.met, f"the safe platform missed {experiment}'s row: {_explain(safe)}"
