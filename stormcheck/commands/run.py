@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from stormcheck.commands import CliState, pass_state
 from stormcheck.paths import project_root
+
+if TYPE_CHECKING:
+    from stormcheck.plans import Plan
+    from stormcheck.settings import Settings
 
 __all__ = ["COMMANDS"]
 
@@ -106,9 +111,13 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
             elif step.experiments:
                 what.append(f"experiments: {', '.join(step.experiments)}")
             click.echo(f"  {number}. {step.kind:9} budget {step.budget_s:>4} s  {'; '.join(what)}")
-        click.echo(f"dry run: nothing started; {len(problems)} problem(s)")
-        ctx.exit(3 if problems else 0)
+        refused = _dry_run_experiments(plan, state.settings(), seed) if not problems else 0
+        click.echo(f"dry run: nothing started; {len(problems)} problem(s), {refused} refused")
+        ctx.exit(3 if problems or refused else 0)
     settings = state.settings()
+    from stormcheck.chaos.halt import check_not_halted
+
+    check_not_halted(settings, f"plan {plan.name}")
     display = choose_display(sys.stdout, plan=plan.name)
     try:
         result = run_plan(plan, settings, display, runs_dir=runs_dir(settings), seed=seed)
@@ -116,6 +125,30 @@ def run(  # noqa: PLR0917 - click passes each option as a parameter
         display.close()
     render_summary(result, sys.stdout)
     ctx.exit(result.exit_code)
+
+
+def _dry_run_experiments(plan: Plan, settings: Settings, seed: int | None) -> int:
+    """Each experiment of ``plan``, resolved as the policy's dry run does (what would be done to
+    what, on a new full stack, with the seed); how many the blast-radius policy refuses."""
+    from stormcheck.chaos.policy import dry_run
+    from stormcheck.judge import read_expectations
+
+    root = project_root() / "experiments"
+    files: list[Path] = []
+    for step in plan.steps:
+        if step.kind == "canary":
+            files += [root / "canary" / f"{stem}.yaml" for stem in step.experiments]
+        elif step.experiment_list is not None:
+            rows = read_expectations().named(step.experiment_list)
+            files += [root / "local" / f"{row.experiment}.yaml" for row in rows]
+        else:
+            files += [root / "local" / f"{stem}.yaml" for stem in step.experiments]
+    refused = 0
+    for file in files:
+        planned = dry_run(file, None, settings, seed)
+        click.echo(planned.describe())
+        refused += 0 if planned.allowed else 1
+    return refused
 
 
 COMMANDS = (run,)
