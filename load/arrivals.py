@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +61,18 @@ def _search(client: LeanClient, due: float) -> Any:
     )
 
 
+def _cart(client: LeanClient, due: float) -> Any:
+    # a one-line cart of its own per arrival: the cart SLOs measure traffic, not a session
+    return call(
+        client,
+        "PUT",
+        f"/api/v1/carts/{uuid.uuid4().hex}/items/{random.choice(PRODUCT_IDS)}",
+        name="PUT /api/v1/carts/{cart}/items/{id}",
+        json={"quantity": 1},
+        intended_ms=due,
+    )
+
+
 def _order(client: LeanClient, due: float) -> Any:
     items = [{"product_id": random.choice(PRODUCT_IDS), "quantity": 1}]
     return checkout(client, {"items": items}, intended_ms=due)
@@ -71,6 +84,7 @@ MIX: tuple[tuple[int, Arrival], ...] = (
     (4, _category_page),
     (6, _product),
     (2, _search),
+    (1, _cart),
     (1, _order),
 )
 

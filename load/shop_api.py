@@ -57,10 +57,20 @@ def call(
             return None
 
 
-def classify_checkout(status: int) -> CheckoutOutcome:
-    """Definitive success (2xx), definitive rejection (4xx), or ambiguous (no answer, 5xx)."""
+HTTP_TOO_MANY_REQUESTS = 429
+
+
+def classify_checkout(status: int, *, retry: bool = False) -> CheckoutOutcome:
+    """Definitive success (2xx), definitive rejection (4xx), or ambiguous (no answer, 5xx).
+
+    A 429 (the ingress shedding load, or its rate limit) says this attempt was not processed and
+    nothing about an earlier one: on a retry of an ambiguous attempt it is ambiguous too, since
+    the earlier attempt may have placed the order.
+    """
     if 200 <= status < 300:
         return CheckoutOutcome.SUCCESS
+    if status == HTTP_TOO_MANY_REQUESTS and retry:
+        return CheckoutOutcome.AMBIGUOUS
     if 400 <= status < 500:
         return CheckoutOutcome.REJECTED
     return CheckoutOutcome.AMBIGUOUS
@@ -85,7 +95,7 @@ def checkout(
             headers={"Idempotency-Key": key},
             intended_ms=intended_ms if attempt == 1 else None,
         ) as answer:
-            outcome = classify_checkout(answer.status_code)
+            outcome = classify_checkout(answer.status_code, retry=attempt > 1)
             order_id = None
             if outcome is CheckoutOutcome.SUCCESS:
                 try:

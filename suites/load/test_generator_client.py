@@ -136,8 +136,13 @@ def _handler(seen: _Seen) -> type[BaseHTTPRequestHandler]:
                 key = self.headers.get("Idempotency-Key", "")
                 with seen.lock:
                     seen.checkout_keys[key] = seen.checkout_keys.get(key, 0) + 1
-                    first = seen.checkout_keys[key] == 1
-                self._answer(503, b"{}") if first else self._answer(201, b'{"id":7}')
+                    count = seen.checkout_keys[key]
+                if count == 1:
+                    self._answer(503, b"{}")  # ambiguous: the order may exist
+                elif count == 2:
+                    self._answer(429, b"{}")  # shed: says nothing about the first attempt
+                else:
+                    self._answer(201, b'{"id":7}')
             else:
                 self._answer(200, body)
 
@@ -255,19 +260,25 @@ def test_every_request_carries_the_id_the_log_names(probe_run: _Run) -> None:
 
 
 def test_an_ambiguous_checkout_is_retried_with_the_same_key(probe_run: _Run) -> None:
-    first, second = sorted(probe_run.records["POST /api/v1/orders"], key=lambda r: r.sent_ms)
-    assert first.checkout is not None and second.checkout is not None
-    assert first.checkout.key == second.checkout.key
+    first, shed, third = sorted(probe_run.records["POST /api/v1/orders"], key=lambda r: r.sent_ms)
+    assert first.checkout is not None and shed.checkout is not None and third.checkout is not None
+    assert first.checkout.key == shed.checkout.key == third.checkout.key
     assert (first.status, first.checkout.outcome, first.checkout.final) == (
         503,
         CheckoutOutcome.AMBIGUOUS,
         False,
     )
-    assert (second.status, second.checkout.outcome, second.checkout.order_id) == (
+    # a 429 on a retry is not a rejection of the key: the first attempt may have placed it
+    assert (shed.status, shed.checkout.outcome, shed.checkout.final) == (
+        429,
+        CheckoutOutcome.AMBIGUOUS,
+        False,
+    )
+    assert (third.status, third.checkout.outcome, third.checkout.order_id) == (
         201,
         CheckoutOutcome.SUCCESS,
         7,
     )
-    assert second.checkout.final and second.checkout.attempt == 2
-    assert probe_run.seen.checkout_keys == {first.checkout.key: 2}
-    assert first.request_id != second.request_id
+    assert third.checkout.final and third.checkout.attempt == 3
+    assert probe_run.seen.checkout_keys == {first.checkout.key: 3}
+    assert len({first.request_id, shed.request_id, third.request_id}) == 3
