@@ -102,6 +102,9 @@ def _step(
         budget=budget,
     )
     result = run_load(plan, out / f"rate-{rate:g}")
+    if result.interrupted:
+        # the runner took the Ctrl-C to stop Locust cleanly; the calibration stops with it
+        raise KeyboardInterrupt
     try:
         records = read_request_log(result.request_log)
         summary = summarise(records)

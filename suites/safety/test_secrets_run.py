@@ -5,8 +5,9 @@ reference in the profile file, and a ``STORMCHECK_SECRET_*`` reference in the en
 the run generates its own database password. Then the run goes as a user drives it, through the
 CLI: ``up`` of the minimal stack, a short ``load``, an experiment whose configuration takes a
 secret from the environment and sends it in its probes' requests (so the journal, the timeline
-and the run's logs have it in hand), ``down``; and every file of the run folder is searched for
-every secret, as written, URL-encoded and JSON-escaped
+and the run's logs have it in hand), ``down``, ``report`` and the run store's record of the run; and every file of the run folder, the
+Allure results and the run store are searched for every secret, as written, URL-encoded and
+JSON-escaped
 (:func:`stormcheck.testing.assert_no_secret_in`, which the report and run-store checks reuse).
 """
 
@@ -23,6 +24,7 @@ import pytest
 from docker import DockerClient
 
 from stormcheck.runs import RunFolder
+from stormcheck.runstore.store import open_store, store_path
 from stormcheck.testing import assert_no_secret_in
 
 pytestmark = pytest.mark.integration
@@ -115,8 +117,19 @@ def test_planted_secrets_and_the_run_password_are_in_no_file_of_the_run(
     finally:
         down = _cli(env, "down", run_id)
     assert down.returncode == 0, down.stdout + down.stderr
+    # the evidence that outlives the platform: the report's Allure results and summary, and the
+    # run store's rows of this run
+    report = _cli(env, "report", run_id, "--no-html")
+    assert report.returncode == 0, report.stdout + report.stderr
+    store = store_path(runs)
+    with open_store(runs) as opened:
+        opened.record(folder)
     planted = [from_env, from_file, from_variable, *generated]
     checked = assert_no_secret_in([folder.root], planted)
     assert checked >= 4, f"only {checked} file(s) in {folder.root}"
-    for output in (up, load, chaos, down):
+    results = tmp_path / "allure-results"
+    assert assert_no_secret_in([results], planted) >= 2, f"no Allure results in {results}"
+    store_files = sorted(store.parent.glob(f"{store.name}*"))  # with any journal or WAL beside it
+    assert store in store_files and assert_no_secret_in(store_files, planted) >= 1
+    for output in (up, load, chaos, down, report):
         assert not any(p in output.stdout + output.stderr for p in planted)
