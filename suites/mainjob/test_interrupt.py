@@ -67,7 +67,12 @@ def test_ctrl_c_while_loading_leaves_nothing_behind(
         time.sleep(3)  # well inside the load
     finally:
         os.kill(process.pid, signal.SIGINT)
-        out, _ = process.communicate(timeout=180)
+        try:
+            out, _ = process.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            process.kill()  # and close its pipe, or it outlives the test
+            out, _ = process.communicate()
+            pytest.fail(f"Ctrl-C did not stop the run within 180 s:\n{out}")
     assert process.returncode == 130, out
     assert "interrupted: stopping the load" in out
     (folder,) = list_runs(runs_dir)
