@@ -136,10 +136,17 @@ class RunEvidence:
 
 
 def journal_fault_window(journal: Mapping[str, Any], *, where: str) -> Window:
-    """From the first method action's start to the last rollback's end (else the method's end)."""
-    actions = [a for a in journal.get("run") or [] if a.get("activity", {}).get("type") == "action"]
+    """From the first method action's start to the last rollback's end (else the method's end).
+
+    A method of probes only spans its probes; a method that never ran (the steady state was not
+    met before it) spans the journal itself: such an experiment is still reported.
+    """
+    ran = list(journal.get("run") or [])
+    actions = [a for a in ran if a.get("activity", {}).get("type") == "action"] or ran
     if not actions:
-        raise ConfigError(f"{where}: field run: expected at least one method action, found none")
+        start = parse_time_ms(journal.get("start"), where=f"{where}: start")
+        end = parse_time_ms(journal.get("end"), where=f"{where}: end")
+        return Window(start, max(end, start + 1))
     start = parse_time_ms(actions[0].get("start"), where=f"{where}: run[0].start")
     rollbacks = list(journal.get("rollbacks") or [])
     last = rollbacks[-1] if rollbacks else actions[-1]
