@@ -6,6 +6,7 @@ Every run has an id and a folder ``<runs_dir>/<id>/`` (``reports/runs/<id>/`` by
     timeline.jsonl    the event timeline (stormcheck.timeline), UTC epoch milliseconds
     requests.jsonl    the load generator's request log
     journals/         Chaos Toolkit journals, one per experiment
+    resilience/       the judge's results, one per judged experiment
     verdicts.json     every verdict of the run, with its evidence
     logs/             component logs collected at the end
 
@@ -459,6 +460,11 @@ class RunFolder:
     def journals_dir(self) -> Path:
         """``journals/``: Chaos Toolkit journals."""
         return self.root / "journals"
+
+    @property
+    def resilience_dir(self) -> Path:
+        """``resilience/``: the judge's results, one file per judged experiment."""
+        return self.root / "resilience"
 
     @property
     def verdicts_path(self) -> Path:

@@ -457,7 +457,7 @@ def _budget(prefix: str, row: Row, spent: Mapping[str, Mapping[str, float | None
 
 def write_result(folder: RunFolder, result: ResilienceResult) -> Path:
     """Write ``resilience/<experiment>.json`` and merge the verdicts into ``verdicts.json``."""
-    target = folder.root / "resilience" / f"{result.experiment}.json"
+    target = folder.resilience_dir / f"{result.experiment}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
     try:

@@ -237,7 +237,7 @@ def _alerts(events: Sequence[Event], window: Window) -> tuple[Alert, ...]:
 
 
 def _read_resilience(folder: RunFolder) -> dict[str, Mapping[str, Any]]:
-    directory = folder.root / "resilience"
+    directory = folder.resilience_dir
     results: dict[str, Mapping[str, Any]] = {}
     if not directory.is_dir():
         return results

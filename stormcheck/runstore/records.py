@@ -23,15 +23,7 @@ __all__ = [
     "RunRecord",
     "VerdictRow",
     "read_run",
-    "resilience_dir",
 ]
-
-RESILIENCE_DIR = "resilience"
-
-
-def resilience_dir(folder: RunFolder) -> Path:
-    """``resilience/``: the judge's results, one file per judged experiment."""
-    return folder.root / RESILIENCE_DIR
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,8 +152,8 @@ def read_run(folder: RunFolder) -> RunRecord:
         verdicts = _verdicts(_read_json(folder.verdicts_path), folder.verdicts_path, "verdicts")
     experiments: list[ExperimentRow] = []
     judged: list[VerdictRow] = []
-    if resilience_dir(folder).is_dir():
-        for path in sorted(resilience_dir(folder).glob("*.json")):
+    if folder.resilience_dir.is_dir():
+        for path in sorted(folder.resilience_dir.glob("*.json")):
             row, rows = _experiment(path, folder.root)
             experiments.append(row)
             judged.extend(rows)
