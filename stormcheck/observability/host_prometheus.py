@@ -14,10 +14,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
 
 from stormcheck.errors import ConfigError
 from stormcheck.net import free_port
@@ -84,28 +86,66 @@ def _backfill(openmetrics: str, folder: Path) -> Path:
 
 
 def _backfill_rules(
-    running: HostPrometheus, rules: str, span: tuple[float, float], step_s: int, folder: Path
+    running: HostPrometheus,
+    rules: str,
+    span: tuple[float, float],
+    step_s: int,
+    folder: Path,
+    *,
+    output: str,
 ) -> None:
     """Blocks of the recording ``rules``, evaluated by promtool against ``running`` over ``span``."""
     rule_file = folder / "recording.rules.yml"
     rule_file.write_text(rules, encoding="utf-8")
-    with tempfile.TemporaryDirectory(dir=folder, prefix="rule-blocks-") as output:
-        _promtool(
-            "tsdb",
-            "create-blocks-from",
-            "rules",
-            f"--start={span[0]:.0f}",
-            f"--end={span[1]:.0f}",
-            f"--url={running.url}",
-            f"--eval-interval={step_s}s",
-            f"--output-dir={output}",
-            "--quiet",
-            str(rule_file),
+    _promtool(
+        "tsdb",
+        "create-blocks-from",
+        "rules",
+        f"--start={span[0]:.0f}",
+        f"--end={span[1]:.0f}",
+        f"--url={running.url}",
+        f"--eval-interval={step_s}s",
+        f"--output-dir={output}",
+        "--quiet",
+        str(rule_file),
+    )
+
+
+def _recorded_names(rules: str) -> set[str]:
+    document = yaml.safe_load(rules) or {}
+    return {
+        str(rule["record"])
+        for group in document.get("groups") or []
+        for rule in group.get("rules") or []
+        if "record" in rule
+    }
+
+
+def _wait_for_recordings(running: HostPrometheus, names: set[str]) -> None:
+    """Return once the restarted server answers with the backfilled recordings (blocks that
+    overlap the raw ones are accepted by Prometheus >= 2.39 and loaded at start)."""
+
+    def loaded() -> bool | NotYet:
+        try:
+            answer = httpx.get(f"{running.url}/api/v1/label/__name__/values", timeout=5).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return NotYet(str(exc))
+        missing = names - set(answer.get("data") or [])
+        return NotYet(f"missing {sorted(missing)[:3]}") if missing else True
+
+    try:
+        poll_until(
+            loaded,
+            timeout_s=_READY_TIMEOUT_S,
+            interval_s=0.2,
+            on_timeout=lambda why: RuntimeError(
+                f"prometheus at {running.url} does not serve the backfilled recordings ({why}):\n"
+                + running.log_path.read_text(errors="replace")[-2000:]
+            ),
         )
-        # Prometheus >= 2.39 accepts blocks that overlap the raw ones; a restart loads them.
-        for block in Path(output).iterdir():
-            if block.is_dir():
-                shutil.move(str(block), running.data_dir / block.name)
+    except BaseException:
+        running.stop()
+        raise
 
 
 def _start(folder: Path, data_dir: Path) -> HostPrometheus:
@@ -141,7 +181,16 @@ def _start(folder: Path, data_dir: Path) -> HostPrometheus:
             answered = httpx.get(f"{running.url}/-/ready", timeout=1).status_code
         except httpx.HTTPError as exc:
             return NotYet(str(exc))
-        return True if answered == httpx.codes.OK else NotYet(f"HTTP {answered}")
+        if answered != httpx.codes.OK:
+            return NotYet(f"HTTP {answered}")
+        # Another server may hold the port (free_port() cannot reserve it): then ours has exited.
+        time.sleep(0.2)
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"prometheus exited with {process.returncode} while {running.url} answered:\n"
+                + log_path.read_text(errors="replace")[-2000:]
+            )
+        return True
 
     try:
         poll_until(
@@ -177,11 +226,22 @@ def start_host_prometheus(
     running = _start(folder, data_dir)
     if recording_rules is None:
         return running
-    try:
-        _backfill_rules(running, recording_rules, rules_span, rules_step_s, folder)
-    finally:
-        running.stop()
-    return _start(folder, data_dir)
+    with tempfile.TemporaryDirectory(dir=folder, prefix="rule-blocks-") as output:
+        try:
+            _backfill_rules(
+                running, recording_rules, rules_span, rules_step_s, folder, output=output
+            )
+        finally:
+            running.stop()
+        # Moved only once the server that was queried has stopped: a running Prometheus reloads
+        # its blocks every minute and may start compacting the new ones as it is stopped.
+        blocks = [block for block in Path(output).iterdir() if block.is_dir()]
+        for block in blocks:
+            shutil.move(str(block), data_dir / block.name)
+    restarted = _start(folder, data_dir)
+    if blocks:
+        _wait_for_recordings(restarted, _recorded_names(recording_rules))
+    return restarted
 
 
 def serve_blocks(data_dir: Path, folder: Path) -> HostPrometheus:
