@@ -160,12 +160,18 @@ def smoke(job: Job, step: Step) -> list[Judged]:
 
 
 def down(job: Job, step: Step) -> list[Judged]:
-    """Remove the run's containers, network and volumes (nothing to judge: no lines)."""
+    """Keep the run's evidence, then remove its containers, network and volumes (no lines).
+
+    As ``stormcheck down``: the Prometheus data and log documents are saved into the run folder
+    first, so ``stormcheck gate --run`` and ``stormcheck report`` still work on the run later.
+    """
     from stormcheck.local.session import bring_down
+    from stormcheck.reports.retention import retain_before_down
 
     if job.folder is None:
         return []
     job.cleanups.close()  # the sink and anything else hosted for the run
+    retain_before_down(job.folder, progress=job.display.line)
     removed = bring_down(job.settings, job.folder)
     job.display.line(f"run {job.folder.run_id} is down ({len(removed)} resources removed)")
     return []
@@ -176,7 +182,7 @@ def down(job: Job, step: Step) -> list[Judged]:
 
 def _capacity(job: Job, folder: RunFolder) -> float:
     """The run's calibrated capacity: kept for the same images in the run store, or measured."""
-    from stormcheck.load.calibrate import calibrate, store_calibration
+    from stormcheck.load.calibrate import SETTLE_AFTER_S, calibrate, store_calibration
     from stormcheck.load.scenarios import load_target, scenario
     from stormcheck.runs import CalibrationRecord
     from stormcheck.runstore import images_key, open_store
@@ -208,6 +214,11 @@ def _capacity(job: Job, folder: RunFolder) -> float:
         raise StormcheckError(f"calibration: {component} sustained no rate at all")
     with open_store(job.runs_dir) as store:
         store.keep_calibration(key, folder.run_id, component, result.to_dict())
+    job.display.line(
+        f"calibration: {result.rate:g} arrivals/s; {SETTLE_AFTER_S:g} s for its overload to leave"
+        " the SLO windows"
+    )
+    time.sleep(SETTLE_AFTER_S)
     job.capacity_rps = result.rate
     return result.rate
 

@@ -281,8 +281,11 @@ def _experiment(
     relative = path.relative_to(folder.root).as_posix()
     result = resilience.get(relative) or resilience.get(stem)
     if result is not None:
-        fault_window = _window(
-            result.get("fault_window"), where=f"resilience/{stem}.json: fault_window"
+        # No fault window when nothing was injected (the platform was not ready): the journal's own.
+        fault_window = (
+            _window(result["fault_window"], where=f"resilience/{stem}.json: fault_window")
+            if result.get("fault_window") is not None
+            else journal_fault_window(journal, where=where)
         )
         verdicts = _verdicts(result.get("verdicts", []), where=f"resilience/{stem}.json: verdicts")
         recovery_ms = _recovery_instant(result, fault_window, where=f"resilience/{stem}.json")

@@ -241,3 +241,20 @@ def test_a_judged_miss_that_failed_is_sorted_by_what_failed(
     assert status == "failed"
     assert message.startswith(prefix), message
     assert f"/{check}: fail: over its limit" in message
+
+
+def test_an_experiment_the_judge_found_not_ready_is_reported_on_its_journals_window(
+    tmp_path: Path,
+) -> None:
+    # Nothing was injected (the steady state failed before the method): the judge writes no fault
+    # window, and the report still shows the experiment, as inconclusive, over its journal.
+    folder = copy_run(tmp_path / "runs")
+    judged = add_judged(folder)
+    judged.update(fault_window=None, recovery_window=None, recover_s=None, outcome="inconclusive")
+    path = folder / "resilience" / "postgres_primary_killed.json"
+    path.write_text(json.dumps(judged))
+    evidence = read_run(RunFolder(folder))
+    (record,) = evidence.experiments
+    assert record.window.start_ms <= record.fault_window.start_ms < record.fault_window.end_ms
+    assert record.fault_window.end_ms <= record.window.end_ms
+    assert experiment_result(evidence, record, tmp_path / "plots").status == "broken"
