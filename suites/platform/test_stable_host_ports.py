@@ -1,16 +1,17 @@
 """A component stopped and started again is found where the run file says, and a host port taken
 before a container starts makes it start on another one — on a run of Prometheus alone.
 
-The stop and the start are the fault activities' own (``stop`` / ``undo_stop``, as
-``experiments/local/prometheus_down.yaml`` runs them); the client is the one a test or the gate
-holds: the URL read from the run file before the fault.
+The faults and their rollbacks are the fault activities' own (``stop`` / ``undo_stop``, as
+``experiments/local/prometheus_down.yaml`` runs them; ``kill``; a zone cut off from the network);
+the client is the one a test or the gate holds: the URL read from the run file before the fault.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,10 +54,22 @@ def _host_port(url: str) -> int:
     return int(urlsplit(url).port or 0)
 
 
-def test_prometheus_stopped_and_started_answers_on_the_same_endpoint(
-    prometheus_run: RunFolder, docker_client: DockerClient
+# The faults that take a container's published ports away, and their rollbacks (the experiments'
+# prometheus_down, the kill-type faults, a zone cut off from the run's network).
+FAULTS: dict[str, tuple[Callable[..., object], Callable[..., object]]] = {
+    "stop": (partial(actions.stop, "prometheus"), actions.undo_stop),
+    "kill": (partial(actions.kill, "prometheus"), actions.undo_kill),
+    "zone-disconnect": (partial(actions.zone_down, "a", mode="disconnect"), actions.undo_zone_down),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_prometheus_brought_back_answers_on_the_same_endpoint(
+    fault: str, prometheus_run: RunFolder, docker_client: DockerClient
 ) -> None:
+    apply, undo = FAULTS[fault]
     manifest = prometheus_run.read_manifest()
+    assert manifest.components["prometheus"].zone == "a"
     url = manifest.endpoint("prometheus")  # what a client holds for the whole run
     container = docker_client.containers.get(manifest.container("prometheus"))
     bindings = container.attrs["HostConfig"]["PortBindings"]["9090/tcp"]
@@ -65,12 +78,10 @@ def test_prometheus_stopped_and_started_answers_on_the_same_endpoint(
     configuration = {"stormcheck_run": manifest.run_id}
 
     for _ in range(2):  # twice: a second cycle must not move it either
-        actions.stop("prometheus", configuration=configuration)
-        container.reload()
-        assert container.status == "exited"
-        with pytest.raises(requests.ConnectionError):
+        apply(configuration=configuration)
+        with pytest.raises(requests.RequestException):
             _ready(url)
-        actions.undo_stop(configuration=configuration)  # starts it and waits until it is ready
+        undo(configuration=configuration)  # brings it back and waits until it is ready
         assert _ready(url) == 200
 
     after = prometheus_run.read_manifest()
