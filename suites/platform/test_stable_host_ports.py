@@ -20,7 +20,9 @@ import requests
 from docker import DockerClient
 from docker.models.containers import Container
 
+from stormcheck.chaos.ledger import Ledger
 from stormcheck.chaos.local import actions
+from stormcheck.errors import PlatformError
 from stormcheck.local.platform import RUN_LABEL
 from stormcheck.local.ports import HostPorts, start_published
 from stormcheck.local.session import bring_down, bring_up
@@ -147,3 +149,30 @@ def test_a_port_taken_before_the_start_is_replaced_by_a_free_one(
     (binding,) = attrs["NetworkSettings"]["Ports"]["9090/tcp"]
     assert attrs["State"]["Running"] and binding["HostIp"] == "127.0.0.1"
     assert int(binding["HostPort"]) == _host_port_of(started) not in (by_container, by_host)
+
+
+def test_a_port_taken_while_stopped_fails_the_rollback_with_one_clear_error(
+    prometheus_run: RunFolder, docker_client: DockerClient
+) -> None:
+    """Only something asking for that very port can take it; the rollback then says so, the
+    fault stays in the ledger, and once the port is free again the same rollback succeeds."""
+    manifest = prometheus_run.read_manifest()
+    url = manifest.endpoint("prometheus")
+    configuration = {"stormcheck_run": manifest.run_id}
+    actions.stop("prometheus", configuration=configuration)
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        squatter.bind(("127.0.0.1", _host_port(url)))
+        squatter.listen()
+        with pytest.raises(PlatformError) as raised:
+            actions.undo_stop(configuration=configuration)
+    finally:
+        squatter.close()
+    container = manifest.container("prometheus")
+    message = str(raised.value)
+    assert f"prometheus: cannot start container {container} again" in message
+    assert "taken while it was stopped" in message and "address already in use" in message
+    assert [e.action for e in Ledger(prometheus_run).live()] == ["stop"]
+    actions.undo_stop(configuration=configuration)
+    assert _ready(url) == 200
+    assert Ledger(prometheus_run).live() == []
