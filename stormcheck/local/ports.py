@@ -33,8 +33,10 @@ from stormcheck.errors import PlatformError
 __all__ = [
     "PORT_CONFLICTS",
     "PORT_FLOOR",
+    "START_ATTEMPTS",
     "HostPorts",
     "candidate_ports",
+    "engine_reservations",
     "is_port_conflict",
     "reserved_ports",
     "start_published",
@@ -92,13 +94,29 @@ def reserved_ports(containers: Iterable[Mapping[str, Any]]) -> set[int]:
     return found
 
 
-def _engine_reserved(client: DockerClient) -> set[int]:
-    documents = []
-    for summary in client.api.containers(all=True):
-        # a container of another run removed between the listing and its inspect is simply gone
-        with contextlib.suppress(docker.errors.NotFound):
-            documents.append(client.api.inspect_container(summary["Id"]))
-    return reserved_ports(documents)
+class _EngineReservations:
+    """What the engine's containers reserve, read again at every choice: a container's bindings
+    never change, so only containers not seen before are inspected."""
+
+    def __init__(self, client: DockerClient) -> None:
+        self._client = client
+        self._seen: dict[str, set[int]] = {}
+
+    def __call__(self) -> set[int]:
+        found: set[int] = set()
+        for summary in self._client.api.containers(all=True):
+            cid = str(summary["Id"])
+            if cid not in self._seen:
+                # one of another run removed between the listing and its inspect is simply gone
+                with contextlib.suppress(docker.errors.NotFound):
+                    self._seen[cid] = reserved_ports([self._client.api.inspect_container(cid)])
+            found |= self._seen.get(cid, set())
+        return found
+
+
+def engine_reservations(client: DockerClient) -> Callable[[], set[int]]:
+    """A reader of the host ports the engine's containers reserve (see :func:`reserved_ports`)."""
+    return _EngineReservations(client)
 
 
 def _listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -115,8 +133,9 @@ def _listening(port: int, host: str = "127.0.0.1") -> bool:
 class HostPorts:
     """Chooses host ports for the containers of one platform start.
 
-    What the engine's containers reserve is read once, at the first choice; every port chosen
-    here is added to it, so the containers of one start never get the same port.
+    What the engine's containers reserve is read at every choice (other runs start containers
+    meanwhile); every port chosen or found taken here is remembered too, so the containers of
+    one start never get the same port, nor one refused before.
     """
 
     def __init__(
@@ -128,7 +147,7 @@ class HostPorts:
         rng: random.Random | None = None,
     ) -> None:
         self._read_reserved = reserved
-        self._reserved: set[int] | None = None
+        self._used: set[int] = set()
         self._candidates = candidates
         self._taken = taken
         self._rng = rng or random.SystemRandom()
@@ -136,32 +155,30 @@ class HostPorts:
     @classmethod
     def for_engine(cls, client: DockerClient) -> HostPorts:
         """Ports on this host, avoiding what the engine's containers reserve."""
-        return cls(lambda: _engine_reserved(client))
+        return cls(engine_reservations(client))
 
     def choose(self, count: int) -> list[int]:
         """``count`` different ports, none reserved nor listened on; :class:`PlatformError` when
         the candidate range has no more free ports."""
-        if self._reserved is None:
-            self._reserved = set(self._read_reserved())
         candidates = (
             self._candidates
             if self._candidates is not None
             else candidate_ports(_ephemeral_range())
         )
-        free = [p for p in candidates if p not in self._reserved]
+        reserved = set(self._read_reserved()) | self._used
+        free = [p for p in candidates if p not in reserved]
         chosen: list[int] = []
         while len(chosen) < count:
             if not free:
                 raise PlatformError(
-                    f"no free host port left among {len(candidates)} candidates"
-                    f" ({candidates[0]}-{candidates[-1]}, outside the kernel's ephemeral range):"
-                    " remove runs that are no longer needed (`stormcheck down --all`)"
+                    f"no free host port left among the {len(candidates)} candidates"
+                    f" ({candidates[0]}-{candidates[-1]}): remove runs that are no longer needed"
+                    " (`stormcheck down --all`)"
                 )
             port = free.pop(self._rng.randrange(len(free)))
-            if self._taken(port):
-                continue
-            self._reserved.add(port)
-            chosen.append(port)
+            self._used.add(port)
+            if not self._taken(port):
+                chosen.append(port)
         return chosen
 
 

@@ -4,16 +4,19 @@ ports when one was taken between the choice and the start (no Docker: the start 
 from __future__ import annotations
 
 import random
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import docker.errors
 import pytest
+from docker import DockerClient
 
 from stormcheck.errors import PlatformError
 from stormcheck.local.ports import (
     PORT_FLOOR,
     HostPorts,
     candidate_ports,
+    engine_reservations,
     is_port_conflict,
     reserved_ports,
     start_published,
@@ -75,21 +78,51 @@ def test_choices_avoid_reserved_and_listened_ports_and_never_repeat() -> None:
     chosen = first + second
     assert len(set(chosen)) == 6
     assert not set(chosen) & ({20000, 20001} | listened)
-    with pytest.raises(PlatformError, match=r"no free host port left among 10 candidates"):
+    with pytest.raises(PlatformError, match=r"no free host port left among the 10 candidates"):
         ports.choose(1)
 
 
-def test_the_engine_is_read_once_per_start() -> None:
-    reads: list[int] = []
+def test_every_choice_reads_again_what_other_containers_reserve() -> None:
+    engine_holds = {20000}
+    ports = HostPorts(
+        lambda: set(engine_holds), candidates=range(20000, 20003), taken=lambda _p: False
+    )
+    (first,) = ports.choose(1)
+    assert first in (20001, 20002)
+    engine_holds |= {20001, 20002} - {first}  # another run made a container on the other since
+    with pytest.raises(PlatformError, match=r"no free host port left among the 3 candidates"):
+        ports.choose(1)
 
-    def reserved() -> set[int]:
-        reads.append(1)
-        return set()
 
-    ports = HostPorts(reserved, candidates=range(20000, 20100), taken=lambda _p: False)
-    ports.choose(2)
-    ports.choose(2)
-    assert reads == [1]
+class _FakeApi:
+    """Docker's container listing and inspect, counting the inspects."""
+
+    def __init__(self, documents: dict[str, dict[str, Any]]) -> None:
+        self.documents = documents
+        self.inspected: list[str] = []
+
+    def containers(self, *, all: bool) -> list[dict[str, str]]:
+        assert all
+        return [{"Id": cid} for cid in self.documents]
+
+    def inspect_container(self, cid: str) -> dict[str, Any]:
+        self.inspected.append(cid)
+        if cid == "gone":
+            raise docker.errors.NotFound("No such container: gone")
+        return self.documents[cid]
+
+
+def _bound(port: str) -> dict[str, Any]:
+    return {"HostConfig": {"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": port}]}}}
+
+
+def test_the_engines_reservations_inspect_each_container_once() -> None:
+    api = _FakeApi({"a": _bound("21000"), "gone": {}})
+    read = engine_reservations(cast(DockerClient, SimpleNamespace(api=api)))
+    assert read() == {21000}
+    api.documents["b"] = _bound("21001")
+    assert read() == {21000, 21001}
+    assert api.inspected == ["a", "gone", "gone", "b"]  # one removed meanwhile is asked again
 
 
 @pytest.mark.parametrize("explanation", [ALLOCATED, IN_USE])
