@@ -101,7 +101,8 @@ class RunHandle:
     def wait_back_in_role(self, component: str, *, timeout_s: float = BACK_IN_ROLE_S) -> float:
         """Wait until a restarted ``component`` is ready and back in its role; the seconds taken.
 
-        A restarted container has new host ports: the run file's endpoints follow it first.
+        A restarted container keeps its host ports; one published without fixed ports (an
+        older run) has new ones, and the run file's endpoints follow it first.
         """
         declared = self.declared()
         if component not in declared:

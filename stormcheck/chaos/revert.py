@@ -19,6 +19,7 @@ from stormcheck.chaos.ledger import LedgerEntry, new_fault_id, same_holder
 from stormcheck.chaos.undo import Undo
 from stormcheck.errors import BackendError, PlatformError
 from stormcheck.local import disk
+from stormcheck.local.ports import is_port_conflict
 from stormcheck.timeline import EventKind, now_ms
 
 __all__ = [
@@ -107,7 +108,16 @@ def _start(handle: RunHandle, undo: Undo) -> None:
         container.unpause()
     elif container.status != "running":
         _keep_addresses(handle, container, undo)
-        container.start()
+        try:
+            container.start()  # on the host ports it was made with (stormcheck.local.ports)
+        except docker.errors.APIError as exc:
+            if not is_port_conflict(exc):
+                raise
+            raise PlatformError(
+                f"{undo.component}: cannot start container {container.name} again: a host port"
+                f" it publishes was taken while it was stopped ({exc.explanation or exc}); stop"
+                f" what took it, then `docker start {container.name}`"
+            ) from None
     if undo.params.get("wait", True):
         handle.wait_back_in_role(undo.component)
 

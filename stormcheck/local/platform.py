@@ -2,7 +2,9 @@
 
 Everything a run creates carries the labels ``stormcheck.run``, ``stormcheck.role``,
 ``stormcheck.zone`` and the owner's lease, so that ``down`` finds it by label, and so that two runs
-never touch each other's containers. Host ports are random and bound to 127.0.0.1 only.
+never touch each other's containers. Host ports are bound to 127.0.0.1 only, chosen at random
+when a container is made and kept for its life (:mod:`stormcheck.local.ports`): a container
+stopped and started again is found where the run file says.
 A component's capped volumes (:mod:`stormcheck.local.volumes`) are made before its container and
 found from the run id alone, so they go down with the run even when its folder is gone.
 """
@@ -25,6 +27,7 @@ from docker.types import IPAMConfig, IPAMPool, LogConfig
 from stormcheck.errors import NotReadyError, PlatformError
 from stormcheck.local.component import Component
 from stormcheck.local.monitoring import gateway_address
+from stormcheck.local.ports import HostPorts, start_published
 from stormcheck.local.volumes import (
     capped_volume_runs,
     create_capped_volume,
@@ -158,6 +161,7 @@ def _create(
     component: Component,
     image: str,
     gateway: str,
+    host_ports: HostPorts,
 ) -> Container:
     run_id = manifest.run_id
     labels = _labels(
@@ -181,28 +185,33 @@ def _create(
         if "{docker_containers}" in host_path:
             source = host_path.replace("{docker_containers}", docker_containers_dir(client))
         mounts[source] = {"bind": path, "mode": "ro"}
-    return client.containers.run(
-        image,
-        command=list(component.command) or None,
-        name=f"sc-{run_id}-{component.name}",
-        detach=True,
-        environment={
-            k: v.replace("{run}", run_id).replace("{gateway}", gateway)
-            for k, v in component.env.items()
-        },
-        labels=labels,
-        volumes=mounts,
-        network=network_name,
-        hostname=component.name,
-        ports={f"{p}/tcp": ("127.0.0.1", None) for p in component.ports},
-        nano_cpus=int(component.cpus * 1e9),
-        mem_limit=f"{component.memory_mb}m",
-        tmpfs=dict(component.tmpfs),
-        extra_hosts=dict(component.extra_hosts) or None,
-        cap_add=list(component.cap_add) or None,
-        # The json-file log carries the run's labels, so a log shipper can tell runs apart.
-        log_config=LogConfig(type="json-file", config={"labels": _LOG_LABELS}),
-    )
+
+    def create(ports: dict[str, tuple[str, int]]) -> Container:
+        return client.containers.create(
+            image,
+            command=list(component.command) or None,
+            name=f"sc-{run_id}-{component.name}",
+            detach=True,
+            environment={
+                k: v.replace("{run}", run_id).replace("{gateway}", gateway)
+                for k, v in component.env.items()
+            },
+            labels=labels,
+            volumes=mounts,
+            network=network_name,
+            hostname=component.name,
+            # explicit host ports: Docker keeps them when the container is stopped and started
+            ports=ports,
+            nano_cpus=int(component.cpus * 1e9),
+            mem_limit=f"{component.memory_mb}m",
+            tmpfs=dict(component.tmpfs),
+            extra_hosts=dict(component.extra_hosts) or None,
+            cap_add=list(component.cap_add) or None,
+            # The json-file log carries the run's labels, so a log shipper can tell runs apart.
+            log_config=LogConfig(type="json-file", config={"labels": _LOG_LABELS}),
+        )
+
+    return start_published(create, list(component.ports), host_ports, what=component.name)
 
 
 # Run networks get a subnet of their own (a /24 of this range) instead of one Docker picks, so
@@ -258,6 +267,7 @@ def start_platform(
         network = _create_network(client, f"stormcheck-{run_id}", _labels(run_id, manifest.lease))
         manifest.network = network.name
         gateway = gateway_address(client, network.name)
+        host_ports = HostPorts.for_engine(client)
         starting: list[_Starting] = []
         ready: set[str] = set()
         while waiting or starting:
@@ -273,6 +283,7 @@ def start_platform(
                     component=component,
                     image=images[component.role],
                     gateway=gateway,
+                    host_ports=host_ports,
                 )
                 network.reload()
                 endpoints = _endpoints(container, component)
@@ -414,10 +425,12 @@ def refresh_endpoints(
 ) -> dict[str, dict[str, str]]:
     """Re-read the host ports of the run's running containers; record any that moved.
 
-    A container that was stopped and started again (a fault, a test) gets new random host ports,
-    and the run file's endpoints go stale. Each moved component's endpoints are rewritten in the
-    run file and noted on the timeline; returns them (name → endpoints). Containers that are
-    gone or not running keep their last endpoints (``status`` reports them).
+    Containers of this version keep their host ports for life (:mod:`stormcheck.local.ports`),
+    so nothing moves; a container published without a fixed host port (made by an older
+    version, or by hand) gets a new random one each time it is started again, and the run file's
+    endpoints go stale. Each moved component's endpoints are rewritten in the run file and noted
+    on the timeline; returns them (name → endpoints). Containers that are gone or not running
+    keep their last endpoints (``status`` reports them).
     """
     moved: dict[str, dict[str, str]] = {}
     for name, record in list(manifest.components.items()):

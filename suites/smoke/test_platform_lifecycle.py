@@ -103,20 +103,30 @@ def test_status_reports_a_stopped_component_as_unhealthy(
         assert status.returncode == 1
         assert json.loads(status.stdout)["components"][0]["healthy"] is False
 
-        # started again, it is on new host ports: status finds it there and updates the run file
+        # started again, it is on the host port it was made with: nothing moved
         before = _redis_url(tmp_path, run_id)
         container = docker_client.containers.get(f"sc-{run_id}-redis")
         container.start()
         container.reload()
         port = container.attrs["NetworkSettings"]["Ports"]["6379/tcp"][0]["HostPort"]
-        now = f"redis://127.0.0.1:{port}/0"
-        assert now != before, "Docker gave the restarted container its old host port again"
+        assert f"redis://127.0.0.1:{port}/0" == before, "the restarted container moved"
         status = _cli(tmp_path, "status", run_id, "--json", check=False)
         report = json.loads(status.stdout)
-        assert report["moved"] == {"redis": {"redis": now}}, report
+        assert report["moved"] == {}, report
         assert status.returncode == 0 and report["healthy"] is True, report
-        assert _redis_url(tmp_path, run_id) == now
-        assert redis.Redis.from_url(now).ping()
+        assert redis.Redis.from_url(before).ping()
+
+        # a run file whose endpoint is stale (a container published without a fixed port, as
+        # older versions made them, moves when started again): status finds it and repairs it
+        folder = RunFolder(tmp_path / run_id)
+        manifest = folder.read_manifest()
+        manifest.update("redis", endpoints={"redis": "redis://127.0.0.1:1/0"})
+        folder.write_manifest(manifest)
+        status = _cli(tmp_path, "status", run_id, "--json", check=False)
+        report = json.loads(status.stdout)
+        assert report["moved"] == {"redis": {"redis": before}}, report
+        assert status.returncode == 0 and report["healthy"] is True, report
+        assert _redis_url(tmp_path, run_id) == before
     finally:
         _cli(tmp_path, "down", run_id)
 
