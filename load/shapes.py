@@ -1,18 +1,22 @@
-"""Load shapes as data: patterns of stages over time, and the open model's arrival plan.
+"""Load shapes for Locust: patterns of stages over time, and the open model's arrival plan.
 
 A pattern is a tuple of stages, each ``(until, users, ramped)``: ``until`` and ``users`` are
 fractions of the run's length and of the peak user count; a ramped stage spreads its spawning
-over its whole length, an unramped one starts its users at once. The shape classes here read
-their figures from Locust's options, so a locustfile picks a pattern on the command line.
+over its whole length, an unramped one starts its users at once. The stages are the engine's
+(:mod:`stormcheck.load.patterns`: the built-in patterns, the same stage type as a load-shape
+file's); the shape classes here read their figures from Locust's options, so a locustfile picks a
+pattern, or a load-shape file's stages, on the command line.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import argparse
 from typing import Any
 
 from locust import LoadTestShape
+
+from stormcheck.load.patterns import PATTERNS, parse_stages, stage_at
+from stormcheck.load.shape_file import ShapeStage as Stage
 
 __all__ = [
     "PATTERNS",
@@ -25,42 +29,28 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Stage:
-    """Until ``until`` (share of the run), hold ``users`` (share of the peak)."""
-
-    until: float
-    users: float
-    ramped: bool = False
-
-
-PATTERNS: dict[str, tuple[Stage, ...]] = {
-    "ramp": (Stage(1.0, 1.0, ramped=True),),
-    "step": (Stage(0.25, 0.25), Stage(0.5, 0.5), Stage(0.75, 0.75), Stage(1.0, 1.0)),
-    "spike": (Stage(0.4, 0.2), Stage(0.6, 1.0), Stage(1.0, 0.2)),
-    "soak": (Stage(0.1, 1.0, ramped=True), Stage(1.0, 1.0)),
-}
-
-
-def stage_at(
-    pattern: tuple[Stage, ...], elapsed_s: float, length_s: float, peak_users: int
-) -> tuple[int, float] | None:
-    """``(users, spawn rate)`` at ``elapsed_s`` into a run of ``length_s``; None once it is over."""
-    started = 0.0
-    for stage in pattern:
-        if elapsed_s < stage.until * length_s:
-            users = max(1, math.ceil(stage.users * peak_users))
-            span = (stage.until - started) * length_s
-            rate = users / span if stage.ramped else float(max(users, 1))
-            return users, rate
-        started = stage.until
-    return None
+def _stages(text: str) -> tuple[Stage, ...]:
+    try:
+        return parse_stages(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_pattern_arguments(parser: Any) -> None:
-    """``--pattern``, ``--peak-users``, ``--pattern-seconds`` (a ``init_command_line_parser`` listener)."""
+    """``--pattern`` or ``--pattern-stages``, ``--peak-users``, ``--pattern-seconds``.
+
+    (An ``init_command_line_parser`` listener.) ``--pattern-stages`` (``until:users:ramped``,
+    comma-separated, as ``stormcheck load --shape FILE`` passes a load-shape file's stages)
+    replaces the named pattern.
+    """
     group = parser.add_argument_group("stormcheck load pattern")
     group.add_argument("--pattern", choices=sorted(PATTERNS), default="ramp")
+    group.add_argument(
+        "--pattern-stages",
+        type=_stages,
+        default=None,
+        help="stages as until:users:ramped,... (shares of the run and of the peak; ramped 0/1)",
+    )
     group.add_argument("--peak-users", type=int, default=10)
     group.add_argument("--pattern-seconds", type=float, default=60.0)
 
@@ -84,13 +74,16 @@ def add_arrival_arguments(parser: Any) -> None:
 
 
 class PatternShape(LoadTestShape):
-    """A closed-model pattern from :data:`PATTERNS`, scaled by ``--peak-users`` and ``--pattern-seconds``."""
+    """A closed-model pattern, scaled by ``--peak-users`` and ``--pattern-seconds``.
+
+    The stages are ``--pattern-stages`` when given, else those of ``--pattern`` in :data:`PATTERNS`.
+    """
 
     def tick(self) -> tuple[int, float] | None:
         """Users and spawn rate for now; None ends the run."""
         options = self.runner.environment.parsed_options
         return stage_at(
-            PATTERNS[options.pattern],
+            options.pattern_stages or PATTERNS[options.pattern],
             self.get_run_time(),
             options.pattern_seconds,
             options.peak_users,

@@ -11,6 +11,7 @@ from stormcheck.commands import CliState, pass_state
 from stormcheck.commands.janitor import run_janitor
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget
+from stormcheck.load.patterns import resolve_shape
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import (
     PATTERN_NAMES,
@@ -56,7 +57,14 @@ def _given(ctx: click.Context) -> list[str]:
 @click.option("--users", type=int, default=10, show_default=True, help="Closed model / peak.")
 @click.option("--spawn-rate", type=float, default=5.0, show_default=True)
 @click.option("--duration", type=float, default=30.0, show_default=True, help="Seconds.")
-@click.option("--shape", "pattern", type=click.Choice(PATTERN_NAMES), default="ramp")
+@click.option(
+    "--shape",
+    "shape",
+    metavar="NAME|FILE",
+    default="ramp",
+    show_default=True,
+    help=f"Pattern model: {', '.join(PATTERN_NAMES)}, or a load-shape file (*.yaml, *.yml).",
+)
 @click.option("--workers", type=int, default=0, show_default=True, help="0: one process.")
 @click.option("--web", is_flag=True, help="Open Locust's web UI on 127.0.0.1 instead.")
 @click.option("--max-error-ratio", type=float, default=0.01, show_default=True)
@@ -80,7 +88,7 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
     users: int,
     spawn_rate: float,
     duration: float,
-    pattern: str,
+    shape: str,
     workers: int,
     web: bool,
     max_error_ratio: float,
@@ -94,6 +102,7 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
 
     chosen = scenario(scenario_name)
     refuse_foreign_options(chosen, _given(ctx))
+    pattern, stages = resolve_shape(shape)  # a bad file: its located lines, before any run is read
     settings = state.settings()
     from stormcheck.chaos.halt import check_not_halted
 
@@ -104,6 +113,9 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
     component, endpoint = load_target(chosen, manifest.components)
     host = manifest.endpoint(component, endpoint)
     click.echo(f"load {chosen.name} ({chosen.model} model) through {component}: {host}")
+    if chosen.model == "pattern":
+        source = "built-in" if stages is None else f"{len(stages)} stage(s) from {shape}"
+        click.echo(f"shape {pattern} ({source}), peak {users} users")
     if chosen.model == "open" and rate is None:
         capacity = read_capacity(folder, component)
         if not capacity:
@@ -122,6 +134,7 @@ def load_command(  # noqa: PLR0917 - click passes each option as a parameter
             spawn_rate=spawn_rate,
             rate=rate or 10.0,
             pattern=pattern,
+            stages=stages,
             workers=workers,
             web=web,
             thresholds=Thresholds(max_error_ratio=max_error_ratio, p95_ms=p95_ms, p99_ms=p99_ms),

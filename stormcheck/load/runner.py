@@ -24,8 +24,10 @@ from typing import IO
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget, CpuMeter, CpuReport, cpu_limit, qualify_latency
 from stormcheck.load.ownership import OWNER_ENV, owner_tag
+from stormcheck.load.patterns import PATTERNS, format_stages, stages_problem
 from stormcheck.load.request_records import read_request_log
 from stormcheck.load.scenarios import Scenario
+from stormcheck.load.shape_file import ShapeStage
 from stormcheck.load.thresholds import LATENCY_CHECKS, Thresholds, threshold_checks
 from stormcheck.net import free_port
 from stormcheck.paths import project_root
@@ -55,7 +57,8 @@ class LoadPlan:
     users: int = 10  # closed model; the peak for a pattern
     spawn_rate: float = 5.0
     rate: float = 10.0  # open model: arrivals per second
-    pattern: str = "ramp"
+    pattern: str = "ramp"  # a built-in pattern's name, or the name of ``stages``
+    stages: tuple[ShapeStage, ...] | None = None  # a load-shape file's stages (not ``pattern``'s)
     workers: int = 0  # 0: one local process; N: a master and N workers
     web: bool = False
     web_port: int | None = None
@@ -75,6 +78,14 @@ class LoadPlan:
                 "load plan: workers >= 0, users >= 1, rate > 0 and spawn rate > 0 expected; got "
                 f"{self.workers}, {self.users}, {self.rate}, {self.spawn_rate}"
             )
+        if self.stages is None and self.pattern not in PATTERNS:
+            raise ConfigError(
+                f"load plan: pattern {self.pattern!r} is not one of {', '.join(sorted(PATTERNS))}"
+                " and no stages are given"
+            )
+        problem = None if self.stages is None else stages_problem(self.stages)
+        if problem:
+            raise ConfigError(f"load plan: shape {self.pattern!r}: {problem}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,9 +124,13 @@ def _model_args(plan: LoadPlan) -> list[str]:
             str(max(1, plan.workers)),
         ]
     if model == "pattern":
+        shape = (
+            ["--pattern", plan.pattern]
+            if plan.stages is None
+            else ["--pattern-stages", format_stages(plan.stages)]
+        )
         return [
-            "--pattern",
-            plan.pattern,
+            *shape,
             "--peak-users",
             str(plan.users),
             "--pattern-seconds",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from stormcheck.errors import ConfigError
+from stormcheck.load.patterns import PATTERNS
 from stormcheck.paths import project_root
 
 __all__ = [
@@ -31,8 +32,8 @@ __all__ = [
 
 LoadModel = Literal["closed", "open", "pattern"]
 
-# The names of load/shapes.py PATTERNS (the engine cannot import it: it imports locust).
-PATTERN_NAMES: tuple[str, ...] = ("ramp", "soak", "spike", "step")
+# The built-in patterns' names (load/shapes.py steps through the same PATTERNS).
+PATTERN_NAMES: tuple[str, ...] = tuple(sorted(PATTERNS))
 
 # The component users come through, where a stack has one (its endpoint `api`).
 INGRESS = "ingress"
@@ -79,7 +80,7 @@ SCENARIOS: dict[str, Scenario] = {
         name="shop-shaped",
         locustfile="load/shop_shaped.py",
         model="pattern",
-        summary="shoppers and API clients following ramp, step, spike or soak",
+        summary="shoppers and API clients following ramp, step, spike, soak or a load-shape file",
     ),
 }
 

@@ -12,6 +12,7 @@ from docker.models.containers import Container
 
 from stormcheck.load.analysis import arrival_rate, summarise
 from stormcheck.load.integrity import judge_checkout_integrity
+from stormcheck.load.patterns import resolve_shape
 from stormcheck.load.request_records import read_request_log
 from stormcheck.load.runner import LoadPlan, LoadResult, run_load
 from stormcheck.load.scenarios import scenario
@@ -132,3 +133,32 @@ def test_a_step_pattern_is_followed_as_data_says(
         counts = [int(row["User Count"]) for row in csv.DictReader(handle)]
     seen = [c for i, c in enumerate(counts) if c and (i == 0 or c != counts[i - 1])]
     assert seen == [1, 2, 3, 4], counts
+
+
+def test_a_load_shape_file_is_followed_as_its_stages_say(
+    local_platform: PlatformRun, tmp_path: Path
+) -> None:
+    """A file's stages (1 user, then all 3, then 2), not a built-in pattern, drive Locust."""
+    path = tmp_path / "up-and-back.yaml"
+    path.write_text(
+        "shape: up-and-back\nstages:\n"
+        "  - {until: 0.3, users: 0.3}\n  - {until: 0.6, users: 1}\n  - {until: 1, users: 0.6}\n",
+        encoding="utf-8",
+    )
+    name, stages = resolve_shape(str(path))
+    plan = LoadPlan(
+        scenario=scenario("shop-shaped"),
+        host=local_platform.manifest.endpoint("shop-1", "api"),
+        duration_s=12,
+        users=3,
+        pattern=name,
+        stages=stages,
+        thresholds=Thresholds(p95_ms=1000.0),
+    )
+    result = run_load(plan, tmp_path)
+    assert result.exit_code == 0, (tmp_path / "locust.log").read_text()[-3000:]
+    with (tmp_path / "locust_stats_history.csv").open(newline="") as handle:
+        counts = [int(row["User Count"]) for row in csv.DictReader(handle)]
+    seen = [c for i, c in enumerate(counts) if c and (i == 0 or c != counts[i - 1])]
+    assert seen == [1, 3, 2], counts
+    assert counts.count(3) >= 2 and counts.count(2) >= 2, counts  # each held, not passed through

@@ -44,12 +44,18 @@ def test_every_locustfile_in_load_is_a_registered_scenario() -> None:
 
 @pytest.mark.static
 def test_the_engine_knows_the_same_patterns_as_load_shapes() -> None:
-    # load.shapes imports locust, which must never be imported into this process.
-    code = "import json; from load.shapes import PATTERNS; print(json.dumps(sorted(PATTERNS)))"
+    # load.shapes imports locust, which must never be imported into this process. One copy of
+    # the patterns and one stage type: the locustfiles use the engine's.
+    code = (
+        "import json; from load.shapes import PATTERNS, Stage;"
+        " from stormcheck.load import patterns, shape_file;"
+        " print(json.dumps([sorted(PATTERNS), PATTERNS is patterns.PATTERNS,"
+        " Stage is shape_file.ShapeStage]))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=project_root(), capture_output=True, text=True, check=True
     )
-    assert json.loads(out.stdout) == sorted(PATTERN_NAMES)
+    assert json.loads(out.stdout) == [sorted(PATTERN_NAMES), True, True]
     assert "locust" not in sys.modules
 
 

@@ -152,6 +152,7 @@ def test_the_shipped_input_files_are_detected_and_valid() -> None:
         "expectations": [root / "experiments" / "local" / "expected.yaml"],
         "slo": sorted((root / "platform" / "slo").glob("*.yaml")),
         "plan": sorted((root / "experiments" / "plans").glob("*.yaml")),
+        "load-shape": sorted((root / "load" / "shape-files").glob("*.yaml")),
     }
     for kind, paths in shipped.items():
         assert paths, kind
