@@ -5,6 +5,8 @@ replaces the run's results folder ``<results_dir>/<run id>/`` with fresh results
 project's ``reports/categories.json`` into it with ``environment.properties`` and
 ``executor.json``, carries ``history/`` over from the previous report, runs ``allure generate``
 (the pinned Allure 2, on Java 17) into ``report_dir``, and writes the Markdown summary beside it.
+Given a :class:`~stormcheck.reports.trend.TrendSource`, the run is recorded in that run store and
+its trend across runs is added (:mod:`stormcheck.reports.trend`).
 """
 
 from __future__ import annotations
