@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,9 +78,18 @@ class TrendSource:
                 store.record(folder, plan=self.plan, score=self.score)
                 plan = store.get(folder.run_id).plan
                 points = store.trend(plan, self.limit, until=folder.run_id)
-        except ConfigError as exc:
+        except ConfigError as exc:  # names the store or the run's file
+            # the trend is beside the run's verdicts: without it the report is still written
             return History(
                 run_id=folder.run_id, plan=self.plan, store=path, points=(), reason=str(exc)
+            )
+        except (OSError, sqlite3.Error) as exc:
+            return History(
+                run_id=folder.run_id,
+                plan=self.plan,
+                store=path,
+                points=(),
+                reason=f"run store {path}: {exc}",
             )
         reason = "" if points else f"the run store {path} holds no run of plan {plan}"
         return History(

@@ -4,6 +4,7 @@ and attached to the run's report."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,19 +166,30 @@ def test_the_reports_allure_results_carry_the_trend_of_the_runs_history(tmp_path
         assert store.get(RUN_ID).plan == "quick", "the reported run is recorded in the store"
 
 
-def test_an_unreadable_store_omits_the_trend_with_a_line_saying_why(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (lambda p: p.write_bytes(b"not a database, " * 64), "not a readable SQLite database"),
+        (lambda p: p.mkdir(), "unable to open database file"),
+    ],
+    ids=["corrupt-file", "a-folder-in-its-place"],
+)
+def test_an_unreadable_store_omits_the_trend_with_a_line_saying_why(
+    tmp_path: Path, spoil: Callable[[Path], object], why: str
+) -> None:
     runs_dir = tmp_path / "reports" / "runs"
     folder = RunFolder(copy_run(runs_dir))
     store = store_path(runs_dir)
-    store.write_bytes(b"not a database, " * 64)
-    results_dir, _, _, summary = write_results_folder(
+    spoil(store)
+    results_dir, _, statuses, summary = write_results_folder(
         folder,
         tmp_path / "reports" / "allure-results",
         settings={},
         trend=TrendSource(runs_dir=runs_dir),
     )
     assert not any(name.startswith("trend.") for name in _results(results_dir))
+    assert sum(statuses.values()) == len(_results(results_dir)), "the run's results are written"
     assert not (results_dir / "plots" / "trend.png").exists()
     (line,) = [line for line in summary.splitlines() if line.startswith("Trend across runs")]
-    assert line.startswith("Trend across runs: omitted, run store ")
-    assert str(store) in line and "not a readable SQLite database" in line
+    assert line.startswith(f"Trend across runs: omitted, run store {store}")
+    assert why in line
