@@ -202,7 +202,7 @@ def render_trend(spec: Mapping[str, Any], png: Path) -> None:
             xs = [index[run_id] for run_id, _ in line["points"]]
             ys = [math.nan if v is None else v for _, v in line["points"]]
             ax.plot(xs, ys, marker="o", linewidth=1.2, label=line["name"])
-        if not panel["series"]:
+        if all(v is None for line in panel["series"] for _, v in line["points"]):
             ax.text(
                 0.5, 0.5, "no run measured this", transform=ax.transAxes,
                 ha="center", va="center", fontsize=8, color="grey",
@@ -215,7 +215,7 @@ def render_trend(spec: Mapping[str, Any], png: Path) -> None:
             ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         if panel["series"]:
-            ax.legend(fontsize=7, loc="best")
+            ax.legend(fontsize=7, loc="upper right")
     axes[-1].set_xticks(range(len(runs)), [run["label"] for run in runs], fontsize=7)
     axes[-1].set_xlim(-0.5, len(runs) - 0.5)
     axes[-1].set_xlabel("run (UTC start time and id), oldest first")
@@ -242,7 +242,7 @@ def _scores(history: History) -> str:
 def trend_result(history: History, plots_dir: Path, *, profile: str) -> Result:
     """The report's trend page: the plot and its specification (not a verdict of the run)."""
     spec_path, png = write_trend(plots_dir, history)
-    first, last = history.points[0], history.points[-1]
+    last = history.points[-1]
     count = len(history.points)
     return Result(
         name=f"Trend across runs ({history.scope})",
@@ -266,7 +266,7 @@ def trend_result(history: History, plots_dir: Path, *, profile: str) -> Result:
                 extension="json",
             ),
         ),
-        start_ms=first.created_ms,
+        start_ms=last.created_ms,  # at the reported run: the runs' span is no duration
         stop_ms=last.created_ms,
         description=(
             "Not a verdict: the history of this run and the ones before it, from the run store"
