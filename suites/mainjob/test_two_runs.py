@@ -48,8 +48,11 @@ def test_two_consecutive_runs_leave_two_rows_a_two_entry_history_and_a_two_run_t
     )
     assert [r["run_id"] for r in spec["runs"]] == [r.run_id for r in stored], spec["runs"]
     assert spec["plan"] == "quick"
-    scores = {s["name"]: s["points"] for s in spec["panels"][0]["series"]}["score"]
+    panels = {p["name"]: p for p in spec["panels"]}
+    (scores,) = [s["points"] for s in panels["score"]["series"] if s["name"] == "score"]
     assert scores == [[r.run_id, r.score] for r in stored], "the trend's scores are the store's"
+    png = tmp_path / "allure-results" / second / "plots" / "trend.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "the plot is drawn from that spec"
     assert "](plots/trend.png)" in (tmp_path / "allure-results" / second / "summary.md").read_text(
         encoding="utf-8"
     )
