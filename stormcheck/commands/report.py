@@ -34,9 +34,11 @@ def report(state: CliState, run_id: str | None, open_: bool, no_html: bool) -> N
     """Write the Allure results, HTML report and Markdown summary of RUN (default: the newest).
 
     Results go to reports/allure-results/<run>/, the HTML report to reports/allure-report/
-    (history carried from the previous one); the Markdown summary is printed on stdout.
+    (history carried from the previous one); the Markdown summary is printed on stdout. The run
+    is recorded in the run store, and the report shows the trend of the runs before it.
     """
     from stormcheck.reports.html import build_report
+    from stormcheck.reports.trend import TrendSource
 
     settings = state.settings()
     folder = _folder(settings.runs_dir, run_id)
@@ -48,6 +50,7 @@ def report(state: CliState, run_id: str | None, open_: bool, no_html: bool) -> N
         report_dir=base / "allure-report",
         allure=allure,
         settings=describe_settings(settings),
+        trend=TrendSource(runs_dir=settings.runs_dir),
     )
     counts = ", ".join(f"{n} {status}" for status, n in sorted(paths.statuses.items()))
     click.echo(f"run {folder.run_id}: {counts or 'no results'}", err=True)

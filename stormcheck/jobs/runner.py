@@ -103,11 +103,7 @@ def _sweep(settings: Settings, display: Display) -> None:
 
 
 def _score(job: Job) -> Score | None:
-    from stormcheck.judge import resilience_score
-
-    if not job.results or job.expectations is None:
-        return None
-    return resilience_score(job.results, job.expectations.weights)
+    return job.score()
 
 
 def _store(job: Job, code: int, score: float | None) -> None:

@@ -36,7 +36,7 @@ from stormcheck.verdict import Evidence, Verdict, Window
 
 if TYPE_CHECKING:
     from stormcheck.chaos.experiment import ExperimentRun
-    from stormcheck.judge import Expectations, ResilienceResult, Row
+    from stormcheck.judge import Expectations, ResilienceResult, Row, Score
     from stormcheck.observability.sink import AlertSink
 
 __all__ = ["EXPERIMENTS_DIR", "STEPS", "Job", "StepFunction"]
@@ -74,6 +74,14 @@ class Job:
     def remaining_s(self) -> float:
         """Seconds left of the current step's budget."""
         return self.deadline - time.monotonic()
+
+    def score(self) -> Score | None:
+        """The resilience score of the experiments judged so far (None: none judged)."""
+        from stormcheck.judge import resilience_score
+
+        if not self.results or self.expectations is None:
+            return None
+        return resilience_score(self.results, self.expectations.weights)
 
 
 StepFunction = Callable[[Job, Step], list[Judged]]
@@ -440,20 +448,31 @@ def _raise_if_interrupted(ran: ExperimentRun) -> None:
 
 
 def report(job: Job, step: Step) -> list[Judged]:
-    """The Allure results, HTML report and Markdown summary of the run (no verdict of its own)."""
+    """The Allure results, HTML report and Markdown summary of the run (no verdict of its own),
+    with the trend across this plan's runs: the run is recorded in the run store first."""
     from stormcheck.reports.html import build_report
+    from stormcheck.reports.trend import TrendSource
     from stormcheck.settings import describe_settings
     from stormcheck.tools import install_tool
 
     folder = job.run_folder()
     base = job.runs_dir.parent
     allure = install_tool("allure", job.settings.cache_dir) / "allure"
+    try:
+        scored = job.score()
+    except ConfigError:
+        scored = None  # the run's end says why it has no score
     paths = build_report(
         folder,
         results_dir=base / "allure-results",
         report_dir=base / "allure-report",
         allure=allure,
         settings=describe_settings(job.settings),
+        trend=TrendSource(
+            runs_dir=job.runs_dir,
+            plan=job.plan.name,
+            score=None if scored is None else scored.value,
+        ),
     )
     job.report = None if paths.report is None else paths.report / "index.html"
     job.display.line(f"report: {job.report or paths.summary}")

@@ -7,4 +7,6 @@ asks the same functions for its labels, links and attachments.
 
 - :mod:`~stormcheck.reports.retention`: the run's metrics and log documents, kept in its folder
   before ``down``, and served again for ``stormcheck gate --run`` once the platform is gone.
+- :mod:`~stormcheck.reports.trend`: score, budget spent and recovery times across runs, from the
+  run store (the one part that reads more than the run's own folder).
 """

@@ -5,6 +5,8 @@ replaces the run's results folder ``<results_dir>/<run id>/`` with fresh results
 project's ``reports/categories.json`` into it with ``environment.properties`` and
 ``executor.json``, carries ``history/`` over from the previous report, runs ``allure generate``
 (the pinned Allure 2, on Java 17) into ``report_dir``, and writes the Markdown summary beside it.
+Given a :class:`~stormcheck.reports.trend.TrendSource`, the run is recorded in that run store and
+its trend across runs is added (:mod:`stormcheck.reports.trend`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from stormcheck.errors import ConfigError, StormcheckError
 from stormcheck.paths import project_root
 from stormcheck.reports.evidence import read_run
 from stormcheck.reports.redact import redact_text
-from stormcheck.reports.results import run_results, write_results
+from stormcheck.reports.results import Result, run_results, write_results
 from stormcheck.reports.summary import markdown_summary
+from stormcheck.reports.trend import TREND_STEM, TrendSource, trend_lines, trend_result
 from stormcheck.runs import RunFolder
 from stormcheck.timeline import now_ms
 
@@ -67,9 +70,19 @@ def _environment(folder: RunFolder, settings: Mapping[str, str]) -> str:
 
 
 def write_results_folder(
-    folder: RunFolder, results_dir: Path, *, settings: Mapping[str, str], report_url: str = ""
+    folder: RunFolder,
+    results_dir: Path,
+    *,
+    settings: Mapping[str, str],
+    report_url: str = "",
+    trend: TrendSource | None = None,
 ) -> tuple[Path, Path, dict[str, int], str]:
-    """Read the run, then write its Allure results; returns (results, plots, statuses, summary)."""
+    """Read the run, then write its Allure results; returns (results, plots, statuses, summary).
+
+    With ``trend``, the run is recorded in that run store and a trend result (plot across the
+    runs before it and this one) is written beside the run's results; it is no verdict, so it is
+    not counted in ``statuses`` nor listed in the summary's table.
+    """
     evidence = read_run(folder)  # everything read (and checked) before anything is written
     categories = categories_path()
     try:
@@ -82,9 +95,19 @@ def write_results_folder(
     staging = results_dir / f".{folder.run_id}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     plots = staging / "plots"
+    history = None if trend is None else trend.read(folder)
+    summary_trend: list[str] = []
     try:
         results = run_results(evidence, plots)
-        write_results(results, staging, container=f"run {folder.run_id}")
+        extra: tuple[Result, ...] = ()
+        if history is not None:
+            if history.points:
+                extra = (trend_result(history, plots, profile=evidence.manifest.profile),)
+                png = Path("plots") / f"{TREND_STEM}.png"
+                summary_trend = trend_lines(history, png)
+            else:
+                summary_trend = trend_lines(history, None)
+        write_results((*results, *extra), staging, container=f"run {folder.run_id}")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -101,7 +124,9 @@ def write_results_folder(
         "reportUrl": report_url,
     }
     (staging / "executor.json").write_text(json.dumps(executor, indent=1) + "\n", encoding="utf-8")
-    summary = markdown_summary(evidence, results, report_link=report_url or None)
+    summary = markdown_summary(
+        evidence, results, report_link=report_url or None, trend=summary_trend
+    )
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     statuses: dict[str, int] = {}
@@ -144,11 +169,13 @@ def build_report(
     report_dir: Path,
     allure: Path | None,
     settings: Mapping[str, str],
+    trend: TrendSource | None = None,
 ) -> ReportPaths:
-    """Results, HTML (when ``allure`` is given) and the Markdown summary of one run."""
+    """Results, HTML (when ``allure`` is given) and the Markdown summary of one run (with the
+    trend across runs from ``trend``'s run store, when given)."""
     report_url = str((report_dir / "index.html").resolve()) if allure is not None else ""
     results, plots, statuses, summary = write_results_folder(
-        folder, results_dir, settings=settings, report_url=report_url
+        folder, results_dir, settings=settings, report_url=report_url, trend=trend
     )
     if allure is not None:
         generate_html(allure, results, report_dir)

@@ -58,9 +58,14 @@ def _recover(record: ExperimentRecord) -> str:
 
 
 def markdown_summary(
-    evidence: RunEvidence, results: Sequence[Result], *, report_link: str | None = None
+    evidence: RunEvidence,
+    results: Sequence[Result],
+    *,
+    report_link: str | None = None,
+    trend: Sequence[str] = (),
 ) -> str:
-    """The summary of ``evidence`` (``results`` as :func:`run_results` made them, same order)."""
+    """The summary of ``evidence`` (``results`` as :func:`run_results` made them, same order);
+    ``trend``: lines about the trend across runs, placed before the link to the report."""
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
@@ -105,6 +110,8 @@ def markdown_summary(
     failing = [r for r in results if r.status != "passed"]
     if failing:
         lines += ["", "Why:"] + [f"- **{r.name}**: {r.message}" for r in failing]
+    if trend:
+        lines += ["", *trend]
     if report_link:
         lines += ["", f"Full report: {report_link}"]
     return redact_text("\n".join(lines) + "\n")

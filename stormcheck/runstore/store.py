@@ -20,7 +20,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +100,18 @@ class StoredCalibration:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrendPoint:
     """One run's figures for trend plots: its score, each experiment's time to recover, and the
-    error budget spent per verdict that measured one."""
+    error budget spent per verdict that measured one.
+
+    ``worst_budget`` is the largest budget spent among each experiment's verdicts (key: the
+    experiment), and among the verdicts of no experiment (key ``None``: the gate's SLOs).
+    """
 
     run_id: str
     created_ms: int
     score: float | None
     recover_s: dict[str, float | None]
     budget_spent: dict[str, float]
+    worst_budget: dict[str | None, float] = field(default_factory=dict)
 
 
 def images_key(image_ids: dict[str, str]) -> str:
@@ -458,17 +463,25 @@ class RunStore:
             for r in rows
         ]
 
-    def trend(self, plan: str | None = None, limit: int = 20) -> list[TrendPoint]:
-        """The ``limit`` newest runs (of ``plan``, when given), oldest first, for trend plots."""
-        chosen = [r for r in self.runs() if plan is None or r.plan == plan][-limit:]
+    def trend(
+        self, plan: str | None = None, limit: int = 20, *, until: str | None = None
+    ) -> list[TrendPoint]:
+        """The ``limit`` newest runs (of ``plan``, when given; none newer than run ``until``,
+        when given), oldest first, for trend plots."""
+        chosen = [
+            r
+            for r in self.runs()
+            if (plan is None or r.plan == plan) and (until is None or r.run_id <= until)
+        ][-limit:]
         points = []
         for run in chosen:
             recover = {e.experiment: e.recover_s for e in self.experiments(run.run_id)}
-            budget = {
-                v.name: v.budget_spent
-                for v in self.verdicts(run.run_id)
-                if v.budget_spent is not None
-            }
+            verdicts = [v for v in self.verdicts(run.run_id) if v.budget_spent is not None]
+            budget = {v.name: v.budget_spent for v in verdicts if v.budget_spent is not None}
+            worst: dict[str | None, float] = {}
+            for v in verdicts:
+                if v.budget_spent is not None:
+                    worst[v.experiment] = max(worst.get(v.experiment, 0.0), v.budget_spent)
             points.append(
                 TrendPoint(
                     run_id=run.run_id,
@@ -476,6 +489,7 @@ class RunStore:
                     score=run.score,
                     recover_s=recover,
                     budget_spent=budget,
+                    worst_budget=worst,
                 )
             )
         return points

@@ -276,3 +276,9 @@ def test_the_trend_gives_score_recovery_and_budget_per_run(tmp_path: Path) -> No
         "postgres_latency/latency": pytest.approx(0.01),
     }
     assert points[1].recover_s == {}
+    assert points[0].worst_budget == {
+        None: pytest.approx(0.042),
+        "postgres_latency": pytest.approx(0.01),
+    }
+    with open_store(runs_dir) as store:
+        assert [p.run_id for p in store.trend("quick", until=first.run_id)] == [first.run_id]

@@ -100,7 +100,7 @@ def test_a_good_run_gives_results_and_a_summary(tmp_path: Path) -> None:
     folder = tmp_path / "reports" / "allure-results" / RUN_ID
     assert not (folder / "earlier-result.json").exists(), "the run's results are replaced"
     verdicts = json.loads((runs / RUN_ID / "verdicts.json").read_text())
-    assert len(list(folder.glob("*-result.json"))) == 1 + len(verdicts)
+    assert len(list(folder.glob("*-result.json"))) == 1 + len(verdicts) + 1, "and the trend"
     checkout = next(v for v in verdicts if v["name"] == "slo/checkout-availability")
     spent = checkout["evidence"][0]["budget_spent"]
     assert f"| slo/checkout-availability | ❌ fail | {spent:.2%} |" in result.stdout
@@ -110,3 +110,6 @@ def test_a_good_run_gives_results_and_a_summary(tmp_path: Path) -> None:
     environment = (folder / "environment.properties").read_text()
     assert f"run={RUN_ID}" in environment and "profile=local" in environment
     assert json.loads((folder / "executor.json").read_text())["buildName"] == f"run {RUN_ID}"
+    assert "Trend across the last 1 run(s) of every plan" in result.stdout
+    assert "](plots/trend.png)" in result.stdout and (folder / "plots" / "trend.png").is_file()
+    assert (tmp_path / "reports" / "runstore.sqlite").is_file(), "the run is recorded first"
