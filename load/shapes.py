@@ -16,7 +16,7 @@ from typing import Any
 from locust import LoadTestShape
 
 from stormcheck.load.patterns import PATTERNS, parse_stages, stage_at
-from stormcheck.load.shape_file import ShapeStage as Stage
+from stormcheck.load.patterns import ShapeStage as Stage
 
 __all__ = [
     "PATTERNS",

@@ -11,7 +11,6 @@ from stormcheck.commands import CliState, pass_state
 from stormcheck.commands.janitor import run_janitor
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget
-from stormcheck.load.patterns import resolve_shape
 from stormcheck.load.runner import LoadPlan, run_load
 from stormcheck.load.scenarios import (
     PATTERN_NAMES,
@@ -20,6 +19,7 @@ from stormcheck.load.scenarios import (
     refuse_foreign_options,
     scenario,
 )
+from stormcheck.load.shape_file import resolve_shape
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.local.session import runs_dir
 from stormcheck.runs import find_run

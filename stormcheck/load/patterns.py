@@ -1,35 +1,42 @@
 """Load patterns as data: the built-in ones, a stage's figures at a moment, and the stages as text.
 
-A pattern is a tuple of :class:`~stormcheck.load.shape_file.ShapeStage`, each
+A pattern is a tuple of :class:`ShapeStage`, each
 ``(until, users, ramped)`` in shares of the run's length and of the peak user count: the built-in
 :data:`PATTERNS` (``ramp``, ``step``, ``spike``, ``soak``) or the stages of a load-shape file.
 Locust's side (``load/shapes.py``) steps through them with :func:`stage_at`; the runner hands a
 file's stages to the Locust process as one option value, :func:`format_stages`, which
 :func:`parse_stages` reads back, checked by the rules of a load-shape file.
 
-Standard library and the engine only: the locustfiles import this module too.
+Standard library only: the locustfiles import this module too (the Locust image carries it).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
-
-from stormcheck.errors import ConfigError
-from stormcheck.load.shape_file import ShapeStage, read_shape
+from dataclasses import dataclass
 
 __all__ = [
     "PATTERNS",
     "SHAPE_FILE_SUFFIXES",
+    "ShapeStage",
     "format_stages",
     "parse_stages",
-    "resolve_shape",
     "stage_at",
     "stages_problem",
 ]
 
 SHAPE_FILE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeStage:
+    """Until ``until`` (share of the run), hold ``users`` (share of the peak)."""
+
+    until: float
+    users: float
+    ramped: bool = False
+
 
 PATTERNS: dict[str, tuple[ShapeStage, ...]] = {
     "ramp": (ShapeStage(1.0, 1.0, ramped=True),),
@@ -109,23 +116,3 @@ def parse_stages(text: str) -> tuple[ShapeStage, ...]:
     if problem:
         raise ValueError(problem)
     return tuple(stages)
-
-
-def resolve_shape(value: str) -> tuple[str, tuple[ShapeStage, ...] | None]:
-    """A ``--shape`` value: ``(name, None)`` for a built-in pattern, ``(name, stages)`` for a file.
-
-    A value ending in ``.yaml``/``.yml`` is a load-shape file, read with
-    :func:`~stormcheck.load.shape_file.read_shape` (its problems raise
-    :class:`~stormcheck.inputs.InputError`, one located line each); anything else that is not a
-    built-in name raises :class:`ConfigError`.
-    """
-    if value in PATTERNS:
-        return value, None
-    path = Path(value)
-    if path.suffix in SHAPE_FILE_SUFFIXES:
-        shape = read_shape(path)
-        return shape.name, shape.stages
-    raise ConfigError(
-        f"--shape {value!r}: expected a built-in pattern ({', '.join(sorted(PATTERNS))})"
-        f" or a load-shape file ({', '.join('*' + s for s in SHAPE_FILE_SUFFIXES)})"
-    )

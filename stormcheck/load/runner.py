@@ -24,10 +24,9 @@ from typing import IO
 from stormcheck.errors import ConfigError
 from stormcheck.load.cpu import CpuBudget, CpuMeter, CpuReport, cpu_limit, qualify_latency
 from stormcheck.load.ownership import OWNER_ENV, owner_tag
-from stormcheck.load.patterns import PATTERNS, format_stages, stages_problem
+from stormcheck.load.patterns import PATTERNS, ShapeStage, format_stages, stages_problem
 from stormcheck.load.request_records import read_request_log
 from stormcheck.load.scenarios import Scenario
-from stormcheck.load.shape_file import ShapeStage
 from stormcheck.load.thresholds import LATENCY_CHECKS, Thresholds, threshold_checks
 from stormcheck.net import free_port
 from stormcheck.paths import project_root

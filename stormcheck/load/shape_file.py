@@ -27,23 +27,16 @@ from pathlib import Path
 
 from yaml.nodes import Node
 
+from stormcheck.errors import ConfigError
 from stormcheck.inputs import Invalid, NodeReader, raise_problems, read_yaml_mapping
+from stormcheck.load.patterns import PATTERNS, SHAPE_FILE_SUFFIXES, ShapeStage
 
-__all__ = ["ShapeFile", "ShapeStage", "read_shape"]
+__all__ = ["ShapeFile", "ShapeStage", "read_shape", "resolve_shape"]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9_]{0,38}[a-z0-9])?$")
 _TOP = frozenset({"shape", "description", "stages"})
 _STAGE = frozenset({"until", "users", "ramped"})
 MAX_STAGES = 100
-
-
-@dataclass(frozen=True, slots=True)
-class ShapeStage:
-    """Until ``until`` (share of the run), hold ``users`` (share of the peak)."""
-
-    until: float
-    users: float
-    ramped: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,3 +122,23 @@ class _ShapeReader(NodeReader):
             )
         ramped = self.boolean(items["ramped"][1], f"{field}.ramped") if "ramped" in items else False
         return ShapeStage(until=until, users=users, ramped=ramped)
+
+
+def resolve_shape(value: str) -> tuple[str, tuple[ShapeStage, ...] | None]:
+    """A ``--shape`` value: ``(name, None)`` for a built-in pattern, ``(name, stages)`` for a file.
+
+    A value ending in ``.yaml``/``.yml`` is a load-shape file, read with
+    :func:`~stormcheck.load.shape_file.read_shape` (its problems raise
+    :class:`~stormcheck.inputs.InputError`, one located line each); anything else that is not a
+    built-in name raises :class:`ConfigError`.
+    """
+    if value in PATTERNS:
+        return value, None
+    path = Path(value)
+    if path.suffix in SHAPE_FILE_SUFFIXES:
+        shape = read_shape(path)
+        return shape.name, shape.stages
+    raise ConfigError(
+        f"--shape {value!r}: expected a built-in pattern ({', '.join(sorted(PATTERNS))})"
+        f" or a load-shape file ({', '.join('*' + s for s in SHAPE_FILE_SUFFIXES)})"
+    )

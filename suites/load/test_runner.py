@@ -12,10 +12,10 @@ from docker.models.containers import Container
 
 from stormcheck.load.analysis import arrival_rate, summarise
 from stormcheck.load.integrity import judge_checkout_integrity
-from stormcheck.load.patterns import resolve_shape
 from stormcheck.load.request_records import read_request_log
 from stormcheck.load.runner import LoadPlan, LoadResult, run_load
 from stormcheck.load.scenarios import scenario
+from stormcheck.load.shape_file import resolve_shape
 from stormcheck.load.thresholds import Thresholds
 from stormcheck.testing import PlatformRun
 from stormcheck.verdict import Outcome

@@ -21,12 +21,11 @@ from stormcheck.load.patterns import (
     PATTERNS,
     format_stages,
     parse_stages,
-    resolve_shape,
     stage_at,
 )
 from stormcheck.load.runner import LoadPlan, build_commands
 from stormcheck.load.scenarios import scenario
-from stormcheck.load.shape_file import ShapeStage, read_shape
+from stormcheck.load.shape_file import ShapeStage, read_shape, resolve_shape
 from stormcheck.paths import project_root
 
 EXAMPLE = project_root() / "load" / "shape-files" / "warm-burst.yaml"

@@ -1,0 +1,1 @@
+../../../../../../stormcheck/load/patterns.py
