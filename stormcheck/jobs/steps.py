@@ -62,6 +62,7 @@ class Job:
     expectations: Expectations | None = None
     results: list[ResilienceResult] = field(default_factory=list)
     report: Path | None = None
+    evidence_kept: bool = False  # the report step kept the run's evidence
     cleanups: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     deadline: float = 0.0  # the current step's, on time.monotonic()
 
@@ -171,7 +172,8 @@ def down(job: Job, step: Step) -> list[Judged]:
     """Keep the run's evidence, then remove its containers, network and volumes (no lines).
 
     As ``stormcheck down``: the Prometheus data and log documents are saved into the run folder
-    first, so ``stormcheck gate --run`` and ``stormcheck report`` still work on the run later.
+    first (unless the report step kept them), so ``stormcheck gate --run`` and ``stormcheck
+    report`` still work on the run later.
     """
     from stormcheck.local.session import bring_down
     from stormcheck.reports.retention import retain_before_down
@@ -179,7 +181,8 @@ def down(job: Job, step: Step) -> list[Judged]:
     if job.folder is None:
         return []
     job.cleanups.close()  # the sink and anything else hosted for the run
-    retain_before_down(job.folder, progress=job.display.line)
+    if not job.evidence_kept:
+        retain_before_down(job.folder, progress=job.display.line)
     removed = bring_down(job.settings, job.folder)
     job.display.line(f"run {job.folder.run_id} is down ({len(removed)} resources removed)")
     return []
@@ -451,6 +454,7 @@ def report(job: Job, step: Step) -> list[Judged]:
     """The Allure results, HTML report and Markdown summary of the run (no verdict of its own),
     with the trend across this plan's runs: the run is recorded in the run store first."""
     from stormcheck.reports.html import build_report
+    from stormcheck.reports.retention import retain_before_down
     from stormcheck.reports.trend import TrendSource
     from stormcheck.settings import describe_settings
     from stormcheck.tools import install_tool
@@ -458,6 +462,9 @@ def report(job: Job, step: Step) -> list[Judged]:
     folder = job.run_folder()
     base = job.runs_dir.parent
     allure = install_tool("allure", job.settings.cache_dir) / "allure"
+    # The evidence is kept now, while the run is up: the report's log-line samples are drawn from
+    # the kept documents, and the down step need not keep it again.
+    job.evidence_kept = retain_before_down(folder, progress=job.display.line) is not None
     try:
         scored = job.score()
     except ConfigError:
