@@ -356,9 +356,25 @@ def _experiment_status(record: ExperimentRecord) -> tuple[Status, str]:
     return "broken", f"harness error: {reasons}"
 
 
+def _judged_by_the_run(verdicts: list[Verdict]) -> tuple[Status, str]:
+    """The status of an experiment the run judged itself (the canary: ``<stem>/aborted`` and
+    ``<stem>/snapshot-diff``), from those verdicts rather than from its journal, which an abort
+    always leaves interrupted."""
+    named = "; ".join(f"{v.name}: {v.outcome.value}" for v in verdicts)
+    if all(v.outcome is Outcome.PASS for v in verdicts):
+        return "passed", f"as the run expected: {named}"
+    if any(v.outcome is Outcome.FAIL for v in verdicts):
+        return "failed", f"outside the expected outcomes: {named}"
+    return "broken", f"inconclusive: no data: {named}"
+
+
 def experiment_result(evidence: RunEvidence, record: ExperimentRecord, plots_dir: Path) -> Result:
     """The result of one experiment of the run."""
-    status, message = _experiment_status(record)
+    own = [v for v in evidence.verdicts if v.name.startswith(f"{record.stem}/")]
+    if record.resilience is None and own:
+        status, message = _judged_by_the_run(own)
+    else:
+        status, message = _experiment_status(record)
     first_alert = record.alerts[0].name if record.alerts else None
     runbook = str((record.resilience or {}).get("runbook") or "") or (
         f"docs/runbooks/{first_alert}.md" if first_alert else ""

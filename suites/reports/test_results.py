@@ -258,3 +258,29 @@ def test_an_experiment_the_judge_found_not_ready_is_reported_on_its_journals_win
     assert record.window.start_ms <= record.fault_window.start_ms < record.fault_window.end_ms
     assert record.fault_window.end_ms <= record.window.end_ms
     assert experiment_result(evidence, record, tmp_path / "plots").status == "broken"
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "status"),
+    [
+        (("pass", "pass"), "passed"),
+        (("pass", "fail"), "failed"),
+        (("inconclusive", "pass"), "broken"),
+    ],
+)
+def test_an_experiment_the_run_judged_itself_takes_its_status_from_those_verdicts(
+    tmp_path: Path, outcomes: tuple[str, str], status: str
+) -> None:
+    # The canary's journal is always interrupted (its stop condition aborts it): the run's own
+    # verdicts on it (aborted in time, nothing left behind) decide, not the journal.
+    folder = copy_run(tmp_path / "runs")
+    path = folder / "verdicts.json"
+    verdicts = json.loads(path.read_text())
+    stem = read_run(RunFolder(folder)).experiments[0].stem
+    for check, outcome in zip(("aborted", "snapshot-diff"), outcomes, strict=True):
+        verdicts.append({"name": f"{stem}/{check}", "outcome": outcome, "reason": "planted"})
+    path.write_text(json.dumps(verdicts))
+    evidence = read_run(RunFolder(folder))
+    result = experiment_result(evidence, evidence.experiments[0], tmp_path / "plots")
+    assert result.status == status, result.message
+    assert f"{stem}/aborted: {outcomes[0]}" in result.message
