@@ -9,7 +9,7 @@ that with matplotlib's Agg backend; a test checks the specification, a person re
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,10 +154,22 @@ def write_plot(
     directory: Path, run_id: str, experiment: ExperimentRecord, buckets: Sequence[Bucket]
 ) -> tuple[Path, Path]:
     """Write ``<stem>.plot.json`` and ``<stem>.png`` into ``directory``; return both paths."""
-    spec = plot_spec(run_id, experiment, buckets)
+    return write_spec_and_png(
+        directory, experiment.stem, plot_spec(run_id, experiment, buckets), render
+    )
+
+
+def write_spec_and_png(
+    directory: Path,
+    stem: str,
+    spec: Mapping[str, Any],
+    draw: Callable[[Mapping[str, Any], Path], None],
+) -> tuple[Path, Path]:
+    """Write ``spec`` as ``<stem>.plot.json`` and ``draw`` it into ``<stem>.png`` beside it: the
+    PNG is drawn from exactly the specification a test can read. Returns both paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    spec_path = directory / f"{experiment.stem}.plot.json"
+    spec_path = directory / f"{stem}.plot.json"
     spec_path.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
-    png = directory / f"{experiment.stem}.png"
-    render(spec, png)
+    png = directory / f"{stem}.png"
+    draw(spec, png)
     return spec_path, png

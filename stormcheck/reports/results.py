@@ -283,12 +283,8 @@ def experiment_attachments(
     """The attachments of an experiment's result, in the order a reviewer reads them."""
     spec_path, png = write_plot(plots_dir, evidence.run_id, record, evidence.buckets)
     attachments = [
-        Attachment.png("plot: SLI, latency and error ratio", png),
-        Attachment.text(
-            "plot specification",
-            spec_path.read_text(encoding="utf-8"),
-            mime="application/json",
-            extension="json",
+        *plot_attachments(
+            "plot: SLI, latency and error ratio", "plot specification", png, spec_path
         ),
         Attachment.text(
             "SLO evidence table", _evidence_table(record), mime="text/csv", extension="csv"
@@ -354,6 +350,21 @@ def _experiment_status(record: ExperimentRecord) -> tuple[Status, str]:
             return "broken", f"platform not ready: {reasons}"
         return "broken", f"inconclusive: no data: {reasons}"
     return "broken", f"harness error: {reasons}"
+
+
+def plot_attachments(
+    name: str, spec_name: str, png: Path, spec_path: Path
+) -> tuple[Attachment, Attachment]:
+    """A plot's PNG and the specification it was drawn from, as two attachments."""
+    return (
+        Attachment.png(name, png),
+        Attachment.text(
+            spec_name,
+            spec_path.read_text(encoding="utf-8"),
+            mime="application/json",
+            extension="json",
+        ),
+    )
 
 
 def _judged_by_the_run(verdicts: list[Verdict]) -> tuple[Status, str]:

@@ -10,7 +10,6 @@ runs as their x axis, so one run's score, budget and recovery read down one colu
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -19,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from stormcheck.errors import ConfigError
-from stormcheck.reports.results import Attachment, Result, result_labels
+from stormcheck.reports.plots import write_spec_and_png
+from stormcheck.reports.results import Result, plot_attachments, result_labels
 from stormcheck.runs import RunFolder
 from stormcheck.runstore import TrendPoint, open_store, store_path
 from stormcheck.timeline import iso_ms
@@ -225,13 +225,7 @@ def render_trend(spec: Mapping[str, Any], png: Path) -> None:
 
 def write_trend(directory: Path, history: History) -> tuple[Path, Path]:
     """Write ``trend.plot.json`` and ``trend.png`` into ``directory``; return both paths."""
-    spec = trend_spec(history)
-    directory.mkdir(parents=True, exist_ok=True)
-    spec_path = directory / f"{TREND_STEM}.plot.json"
-    spec_path.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
-    png = directory / f"{TREND_STEM}.png"
-    render_trend(spec, png)
-    return spec_path, png
+    return write_spec_and_png(directory, TREND_STEM, trend_spec(history), render_trend)
 
 
 def _scores(history: History) -> str:
@@ -258,12 +252,11 @@ def trend_result(history: History, plots_dir: Path, *, profile: str) -> Result:
             zone="all",
         ),
         attachments=(
-            Attachment.png("trend: score, budget spent and recovery per run", png),
-            Attachment.text(
+            *plot_attachments(
+                "trend: score, budget spent and recovery per run",
                 "trend plot specification",
-                spec_path.read_text(encoding="utf-8"),
-                mime="application/json",
-                extension="json",
+                png,
+                spec_path,
             ),
         ),
         start_ms=last.created_ms,  # at the reported run: the runs' span is no duration

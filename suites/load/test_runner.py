@@ -129,10 +129,15 @@ def test_a_step_pattern_is_followed_as_data_says(
     )
     result = run_load(plan, tmp_path)
     assert result.exit_code == 0, (tmp_path / "locust.log").read_text()[-3000:]
-    with (tmp_path / "locust_stats_history.csv").open(newline="") as handle:
-        counts = [int(row["User Count"]) for row in csv.DictReader(handle)]
-    seen = [c for i, c in enumerate(counts) if c and (i == 0 or c != counts[i - 1])]
+    counts, seen = _user_counts(tmp_path)
     assert seen == [1, 2, 3, 4], counts
+
+
+def _user_counts(output: Path) -> tuple[list[int], list[int]]:
+    """Locust's user count every second, and its successive distinct values (zeros left out)."""
+    with (output / "locust_stats_history.csv").open(newline="") as handle:
+        counts = [int(row["User Count"]) for row in csv.DictReader(handle)]
+    return counts, [c for i, c in enumerate(counts) if c and (i == 0 or c != counts[i - 1])]
 
 
 def test_a_load_shape_file_is_followed_as_its_stages_say(
@@ -157,8 +162,6 @@ def test_a_load_shape_file_is_followed_as_its_stages_say(
     )
     result = run_load(plan, tmp_path)
     assert result.exit_code == 0, (tmp_path / "locust.log").read_text()[-3000:]
-    with (tmp_path / "locust_stats_history.csv").open(newline="") as handle:
-        counts = [int(row["User Count"]) for row in csv.DictReader(handle)]
-    seen = [c for i, c in enumerate(counts) if c and (i == 0 or c != counts[i - 1])]
+    counts, seen = _user_counts(tmp_path)
     assert seen == [1, 3, 2], counts
     assert counts.count(3) >= 2 and counts.count(2) >= 2, counts  # each held, not passed through
