@@ -31,6 +31,7 @@ import copy
 import importlib
 import inspect
 import json
+import os
 import signal
 import sys
 import threading
@@ -55,7 +56,7 @@ from stormcheck.chaos.snapshot import Snapshot, diff, take
 from stormcheck.errors import ConfigError, StormcheckError
 from stormcheck.redaction import redact
 from stormcheck.runs import RunFolder
-from stormcheck.settings import Settings
+from stormcheck.settings import ENV_PREFIX, Settings
 from stormcheck.timeline import EventKind, now_ms
 
 __all__ = [
@@ -348,6 +349,24 @@ def _resolved_configuration(
         raise ConfigError(f"configuration: {exc}") from None
 
 
+@contextmanager
+def _runs_dir_for_activities(folder: RunFolder) -> Iterator[None]:
+    """Activities, probes and controls find the run through the settings they load themselves
+    (``stormcheck.chaos.context.resolve_run``): show them this run's folder through the
+    environment, so ``stormcheck --set runs_dir=...`` reaches them as it reached the command,
+    background threads included."""
+    name = f"{ENV_PREFIX}RUNS_DIR"
+    earlier = os.environ.get(name)
+    os.environ[name] = str(folder.root.parent)
+    try:
+        yield
+    finally:
+        if earlier is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = earlier
+
+
 def run_experiment(
     experiment: Mapping[str, Any],
     folder: RunFolder,
@@ -376,7 +395,11 @@ def run_experiment(
     started_ms = now_ms()
     leftover: list[str] = []
     safeguards.reset()
-    with signal_guard(progress) as guard, settings_in_force(settings) as refusals:
+    with (
+        signal_guard(progress) as guard,
+        settings_in_force(settings) as refusals,
+        _runs_dir_for_activities(folder),
+    ):
         try:
             progress(f"snapshot of run {folder.run_id} before")
             before = take(handle)

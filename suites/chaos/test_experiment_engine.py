@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -240,3 +241,21 @@ def test_a_restarted_member_gets_back_the_address_it_had() -> None:
     bare = Undo(kind="start", component="x")
     revert._keep_addresses(cast(Any, handle), cast(Any, container), bare)
     assert calls == []  # an undo written before addresses were recorded
+
+
+def test_activities_find_the_run_in_the_runs_folder_the_command_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `stormcheck --set runs_dir=X run`: the command's settings have X, but activities, probes
+    # and controls load settings of their own; every experiment of such a run was interrupted
+    # ("no run to act on") before the environment carried X to them.
+    from stormcheck.chaos.experiment import _runs_dir_for_activities
+    from stormcheck.local.session import runs_dir
+    from stormcheck.settings import load_settings
+
+    monkeypatch.delenv("STORMCHECK_RUNS_DIR", raising=False)
+    folder = RunFolder(tmp_path / "elsewhere" / "20260101T000000Z-abcdef").create()
+    assert runs_dir(load_settings()) != folder.root.parent
+    with _runs_dir_for_activities(folder):
+        assert runs_dir(load_settings()) == folder.root.parent
+    assert "STORMCHECK_RUNS_DIR" not in os.environ
