@@ -489,10 +489,60 @@ def run_experiment_file(
     seed: int | None = None,
     replay: RunFolder | None = None,
     settle_s: float = SETTLE_S,
+    ready_wait_s: float | None = None,
     progress: Progress = lambda _line: None,
 ) -> ExperimentRun:
     """Read the experiment at ``path`` (or, with ``replay``, what that run did with it), pin the
-    seed when given, and run it (see :func:`run_experiment`)."""
+    seed when given, and run it (see :func:`run_experiment`).
+
+    With ``ready_wait_s``, an experiment that found the platform not ready (its steady state not
+    met before the method: nothing was injected) is run once more after that wait: in a list of
+    experiments the platform may still be recovering from the one before. The first attempt's
+    journal is kept under ``journals/not-ready/``; a second "not ready" stands.
+    """
+    ran = _run_experiment_file(
+        path,
+        folder,
+        settings,
+        variables=variables,
+        seed=seed,
+        replay=replay,
+        settle_s=settle_s,
+        progress=progress,
+    )
+    if ready_wait_s is None or not ran.reading.not_ready or ran.diff:
+        return ran
+    aside = folder.journals_dir / "not-ready"
+    aside.mkdir(parents=True, exist_ok=True)
+    ran.journal_path.rename(aside / ran.journal_path.name)
+    progress(
+        f"platform not ready ({'; '.join(ran.reading.reasons[1:]) or 'steady state not met'});"
+        f" once more in {ready_wait_s:g} s"
+    )
+    time.sleep(ready_wait_s)
+    return _run_experiment_file(
+        path,
+        folder,
+        settings,
+        variables=variables,
+        seed=seed,
+        replay=replay,
+        settle_s=settle_s,
+        progress=progress,
+    )
+
+
+def _run_experiment_file(
+    path: Path,
+    folder: RunFolder,
+    settings: Settings,
+    *,
+    variables: Mapping[str, Any] | None,
+    seed: int | None,
+    replay: RunFolder | None,
+    settle_s: float,
+    progress: Progress,
+) -> ExperimentRun:
     replay_of = None
     merged: dict[str, Any] = {}
     if replay is not None:

@@ -32,6 +32,9 @@ class ExperimentOutcome(enum.StrEnum):
     )
 
 
+NOT_READY = "platform not ready: steady state not met before the method"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JournalReading:
     """The outcome, why, and what the actions recorded (for a replay)."""
@@ -39,6 +42,11 @@ class JournalReading:
     outcome: ExperimentOutcome
     reasons: tuple[str, ...]
     actions: tuple[Mapping[str, Any], ...] = field(default=())  # each run[] action's output
+
+    @property
+    def not_ready(self) -> bool:
+        """The steady state was not met before the method: nothing was injected."""
+        return self.outcome is ExperimentOutcome.INCONCLUSIVE and self.reasons[:1] == (NOT_READY,)
 
     def explain(self) -> str:
         """One line: the outcome and its reasons."""
@@ -101,7 +109,7 @@ def read_journal(journal: Mapping[str, Any]) -> JournalReading:
         ]
         return JournalReading(
             outcome=ExperimentOutcome.INCONCLUSIVE,
-            reasons=("platform not ready: steady state not met before the method", *missed),
+            reasons=(NOT_READY, *missed),
             actions=actions,
         )
     unmeasured = [

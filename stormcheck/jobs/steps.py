@@ -327,6 +327,7 @@ def catalogue(job: Job, step: Step) -> list[Judged]:
     """Each experiment of the step under load, judged against its row of the expected outcomes."""
     from stormcheck.chaos.experiment import run_experiment_file
     from stormcheck.judge import judge_on_run
+    from stormcheck.load.calibrate import SETTLE_AFTER_S
 
     folder = job.run_folder()
     expectations = _expectations(job)
@@ -360,6 +361,7 @@ def catalogue(job: Job, step: Step) -> list[Judged]:
                 job.settings,
                 variables=variables,
                 seed=job.seed,
+                ready_wait_s=SETTLE_AFTER_S,  # the one before may still be in the probes' window
                 progress=_watch_fault(job, folder, row.experiment),
             )
             _raise_if_interrupted(experiment)

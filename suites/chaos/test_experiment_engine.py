@@ -73,6 +73,9 @@ def test_a_steady_state_not_met_before_the_method_is_inconclusive_not_a_pass() -
         "platform not ready: steady state not met before the method",
         "ingress-answers gave 503",
     )
+    # what a list of experiments waits out and tries once more (nothing was injected)
+    assert reading.not_ready
+    assert not read_journal(_journal()).not_ready
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from stormcheck.runstore import open_store
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timeout(3600)  # two quick plans, about 8 min each (pytest.ini's 600 s is one test's)
 def test_two_consecutive_runs_leave_two_rows_a_two_entry_history_and_a_two_run_trend(
     tmp_path: Path,
 ) -> None:
