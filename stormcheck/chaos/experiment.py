@@ -500,16 +500,20 @@ def run_experiment_file(
     experiments the platform may still be recovering from the one before. The first attempt's
     journal is kept under ``journals/not-ready/``; a second "not ready" stands.
     """
-    ran = _run_experiment_file(
-        path,
-        folder,
-        settings,
-        variables=variables,
-        seed=seed,
-        replay=replay,
-        settle_s=settle_s,
-        progress=progress,
-    )
+
+    def attempt() -> ExperimentRun:
+        return _run_experiment_file(
+            path,
+            folder,
+            settings,
+            variables=variables,
+            seed=seed,
+            replay=replay,
+            settle_s=settle_s,
+            progress=progress,
+        )
+
+    ran = attempt()
     if ready_wait_s is None or not ran.reading.not_ready or ran.diff:
         return ran
     aside = folder.journals_dir / "not-ready"
@@ -520,16 +524,7 @@ def run_experiment_file(
         f" once more in {ready_wait_s:g} s"
     )
     time.sleep(ready_wait_s)
-    return _run_experiment_file(
-        path,
-        folder,
-        settings,
-        variables=variables,
-        seed=seed,
-        replay=replay,
-        settle_s=settle_s,
-        progress=progress,
-    )
+    return attempt()
 
 
 def _run_experiment_file(
