@@ -21,6 +21,7 @@ rollbacks then run. Rollbacks are never refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
@@ -168,10 +169,25 @@ def after_activity_control(
         EventKind.ACTIVITY_END,
         str(context.get("name", "")),
         type=context.get("type"),
+        # chaoslib calls this after the activity's `pauses.after`; its own end comes before it
+        ended_ms=_ended_ms(run.get("end")),
         status=run.get("status"),
         output=_short(run.get("output")),
         error=_short(run.get("exception") or run.get("error")),
     )
+
+
+def _ended_ms(text: Any) -> int | None:
+    """The activity's end as chaoslib noted it (ISO-8601), in epoch ms; None when absent."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # chaoslib before its UTC-aware times wrote naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
 
 
 def _short(value: Any, limit: int = 500) -> Any:

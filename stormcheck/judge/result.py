@@ -266,7 +266,13 @@ def judge_experiment(
     if result.reading.outcome in (ExperimentOutcome.INCONCLUSIVE, ExperimentOutcome.ERROR):
         return _finish(folder, base, write)
     events = folder.timeline.events()
-    windows = fault_windows(journal, events, row) if events else "the run's timeline is empty"
+    if floor is None:
+        floor = read_detection_floor(folder.read_manifest().components)
+    windows = (
+        fault_windows(journal, events, row, min_fault_ms=round(3 * floor.scrape_s * 1000))
+        if events
+        else "the run's timeline is empty"
+    )
     if isinstance(windows, str):
         check = Check(
             verdict=Verdict.inconclusive(f"{prefix}/windows", f"no fault window: {windows}"),
@@ -291,8 +297,6 @@ def judge_experiment(
     )
 
     # time to detect, beside its floor
-    if floor is None:
-        floor = read_detection_floor(folder.read_manifest().components)
     alert = first_alert(events, row.alerts, windows.injection_ms)
     detect_s = None if alert is None else (alert.at_ms - windows.injection_ms) / 1000
     floor_s = floor.floor_s(row.alerts)

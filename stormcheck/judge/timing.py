@@ -72,10 +72,20 @@ def _method_actions(journal: Mapping[str, Any]) -> list[str]:
     return [str(a.get("name")) for a in method if a.get("type") == "action"]
 
 
+def _ended_ms(event: Event) -> int:
+    ended = event.attrs.get("ended_ms")
+    return int(ended) if isinstance(ended, int) and ended <= event.at_ms else event.at_ms
+
+
 def fault_windows(
-    journal: Mapping[str, Any], events: Sequence[Event], row: Row
+    journal: Mapping[str, Any], events: Sequence[Event], row: Row, *, min_fault_ms: int = 0
 ) -> FaultWindows | str:
-    """The windows of the experiment that wrote ``journal``; a string says why there are none."""
+    """The windows of the experiment that wrote ``journal``; a string says why there are none.
+
+    A kill fault's window is its recovery limit long, but at least ``min_fault_ms``: the judge
+    passes three scrape intervals, so that an SLI over the window has the two samples of every
+    series an ``increase`` needs (a 7 s window of a 5 s scrape often has one).
+    """
     start_ms = _iso_ms(journal.get("start"), "start")
     end_ms = _iso_ms(journal.get("end"), "end") if journal.get("end") else events[-1].at_ms
     inside = [e for e in events if start_ms <= e.at_ms <= end_ms]
@@ -96,7 +106,8 @@ def fault_windows(
         revert: int | None = ends[0].at_ms if ends else None
     elif action_starts:  # an action outside the ledger (e.g. a traffic burst): its own span
         injection = action_starts[0].at_ms
-        revert = action_ends[-1].at_ms if action_ends else None
+        # the action's own end, not the end of its `pauses.after` (the recovery watch)
+        revert = _ended_ms(action_ends[-1]) if action_ends else None
     else:
         return "no fault_start or method action on the timeline within the experiment"
     method_end = action_ends[-1].at_ms if action_ends else injection
@@ -116,7 +127,8 @@ def fault_windows(
     else:
         recover_from = injection
         limit = row.limits.recover_s
-        fault_end = watch_end if limit is None else min(watch_end, injection + round(limit * 1000))
+        span = None if limit is None else max(round(limit * 1000), min_fault_ms)
+        fault_end = watch_end if span is None else min(watch_end, injection + span)
     if fault_end <= injection:
         return f"the fault window is empty (injection {injection}, end {fault_end})"
     recovery = Window(fault_end, watch_end) if watch_end > fault_end else None

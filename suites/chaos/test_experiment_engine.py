@@ -262,3 +262,21 @@ def test_activities_find_the_run_in_the_runs_folder_the_command_was_given(
     with _runs_dir_for_activities(folder):
         assert runs_dir(load_settings()) == folder.root.parent
     assert "STORMCHECK_RUNS_DIR" not in os.environ
+
+
+def test_an_activity_end_keeps_the_time_chaoslib_noted_before_the_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chaoslib calls the control after an activity's `pauses.after`: a burst of 2.5 s followed
+    # by a 35 s recovery watch would otherwise end when the watch does
+    from stormcheck.chaos import control
+    from stormcheck.timeline import EventKind
+
+    folder = RunFolder(tmp_path / "20260101T000000Z-abcdef").create()
+    monkeypatch.setattr(control, "resolve_run", lambda configuration: folder)
+    state = {"status": "succeeded", "end": "2026-01-01T00:00:07.500000+00:00", "output": None}
+    control.after_activity_control({"name": "burst", "type": "action"}, state=state)
+    control.after_activity_control({"name": "probe", "type": "probe"}, state={"end": "soon"})
+    burst, probe = folder.timeline.events(EventKind.ACTIVITY_END)
+    assert burst.attrs["ended_ms"] == 1767225607500
+    assert probe.attrs["ended_ms"] is None  # unreadable: the judge falls back to the event time

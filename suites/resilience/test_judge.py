@@ -35,9 +35,11 @@ from stormcheck.judge import (
     read_expectations,
     resilience_score,
 )
+from stormcheck.judge.timing import fault_windows
 from stormcheck.load.request_records import read_request_log
 from stormcheck.local.stacks import STACK_COMPONENTS
 from stormcheck.runs import RunFolder
+from stormcheck.timeline import Timeline
 from stormcheck.verdict import Outcome
 
 pytestmark = pytest.mark.unit
@@ -141,7 +143,8 @@ def test_a_kill_that_recovers_in_time_is_met_with_every_figure(tmp_path: Path) -
     assert result.unknown_keys == 1  # k0018's last retry was still ambiguous
     fault, recovery = result.fault_window, result.recovery_window
     assert fault is not None and recovery is not None
-    assert (fault.seconds, recovery.seconds) == (10.0, 30.2)  # kill: [injection, +recover_s)
+    # kill: [injection, + max(recover_s, three scrape intervals)); the watch ends at 45.3 s
+    assert (fault.seconds, recovery.seconds) == (15.0, 25.2)
     spent = result.budget_spent["client-availability"]
     assert spent["fault"] is not None and spent["fault"] > 0 and spent["recovery"] == 0
 
@@ -155,7 +158,7 @@ def test_the_result_file_and_verdicts_json_have_the_contract_shape(tmp_path: Pat
     assert written["journal"] == "journals/20251203T120000Z-replica_killed.json"
     assert written["fault_window"] == {
         "start": "2025-12-03T12:00:05.100Z",
-        "end": "2025-12-03T12:00:15.100Z",
+        "end": "2025-12-03T12:00:20.100Z",
     }
     assert written["alerts"] == [
         {"name": "InstanceDown", "received_at": "2025-12-03T12:00:35.100Z"},
@@ -324,7 +327,11 @@ def test_the_resilience_score_weighs_met_rows_and_lists_the_failing_rows_hints(
     tmp_path: Path,
 ) -> None:
     met = _judge(tmp_path / "a", _row())
-    slow = _judge(tmp_path / "b", _row(experiment="zone_b_lost", limits=Limits(recover_s=2)))
+    slow = _judge(  # a 2 s fault window: a scrape interval short enough not to widen it
+        tmp_path / "b",
+        _row(experiment="zone_b_lost", limits=Limits(recover_s=2)),
+        floor=dataclasses.replace(FLOOR, scrape_s=0.5),
+    )
     lost = _judge(
         tmp_path / "c",
         _row(experiment="postgres_primary_killed", remediation="tune Patroni"),
@@ -346,3 +353,52 @@ def test_the_resilience_score_weighs_met_rows_and_lists_the_failing_rows_hints(
         resilience_score([met], {})
     with pytest.raises(ConfigError, match="no judged experiment"):
         resilience_score([], weights)
+
+
+def test_a_short_kill_window_still_spans_three_scrapes(tmp_path: Path) -> None:
+    """A 7 s recovery limit would give Prometheus one sample of a 5 s scrape: the window is 15 s."""
+    result = _judge(tmp_path, _row(limits=Limits(recover_s=7)))
+    assert result.fault_window is not None
+    assert result.fault_window.seconds == 3 * FLOOR.scrape_s
+    coarse = dataclasses.replace(FLOOR, scrape_s=1.0)
+    again = _judge(tmp_path / "again", _row(limits=Limits(recover_s=7)), floor=coarse)
+    assert again.fault_window is not None and again.fault_window.seconds == 7.0
+
+
+def _action_span_timeline(path: Path, *, ended_ms: int | None) -> None:
+    """A burst outside the fault ledger: action 5.0-7.5 s, then its 35 s pause, then a probe."""
+    t0 = 1764763200000
+    rows = [
+        (t0, "experiment_start", "title", {}),
+        (t0 + 5000, "activity_start", "kill-one-api-replica", {"type": "action"}),
+        (
+            t0 + 42_500,  # chaoslib reports the end after the pause
+            "activity_end",
+            "kill-one-api-replica",
+            {"type": "action", "status": "succeeded"}
+            | ({} if ended_ms is None else {"ended_ms": t0 + ended_ms}),
+        ),
+        (t0 + 42_600, "activity_start", "ingress-answers", {"type": "probe"}),
+    ]
+    path.write_text(
+        "".join(
+            json.dumps({"at_ms": at, "kind": kind, "name": name, "attrs": attrs}) + "\n"
+            for at, kind, name, attrs in rows
+        ),
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize(("ended_ms", "fault_s"), [(7500, 2.5), (None, 37.5)])
+def test_an_action_outside_the_ledger_ends_before_its_pause(
+    tmp_path: Path, ended_ms: int | None, fault_s: float
+) -> None:
+    """The recovery window of a burst is the pause after it, not the 3 ms before the next probe."""
+    _action_span_timeline(tmp_path / "timeline.jsonl", ended_ms=ended_ms)
+    row = _row(fault=FaultKind.DURATION, limits=Limits(recover_s=5))
+    journal = json.loads((DATA / "journal_held.json").read_text(encoding="utf-8"))
+    windows = fault_windows(journal, Timeline(tmp_path / "timeline.jsonl").events(), row)
+    assert not isinstance(windows, str), windows
+    assert windows.fault.seconds == fault_s
+    assert windows.recovery is not None
+    assert windows.recovery.seconds == pytest.approx(42.6 - 5.0 - fault_s)
