@@ -82,9 +82,11 @@ def fault_windows(
 ) -> FaultWindows | str:
     """The windows of the experiment that wrote ``journal``; a string says why there are none.
 
-    A kill fault's window is its recovery limit long, but at least ``min_fault_ms``: the judge
-    passes three scrape intervals, so that an SLI over the window has the two samples of every
-    series an ``increase`` needs (a 7 s window of a 5 s scrape often has one).
+    A kill fault's window is its recovery limit long, a duration fault's lasts until the revert,
+    but either is at least ``min_fault_ms``: the judge passes three scrape intervals, so that an
+    SLI over the window has the two samples of every series an ``increase`` needs (a 7 s window
+    of a 5 s scrape often has one; a 2 s traffic burst has none). Time to recover is still
+    measured from the injection or the revert.
     """
     start_ms = _iso_ms(journal.get("start"), "start")
     end_ms = _iso_ms(journal.get("end"), "end") if journal.get("end") else events[-1].at_ms
@@ -123,7 +125,7 @@ def fault_windows(
         if revert is None:
             return "a duration fault that was not reverted before the recovery watch ended"
         recover_from = revert
-        fault_end = revert
+        fault_end = min(watch_end, max(revert, injection + min_fault_ms))
     else:
         recover_from = injection
         limit = row.limits.recover_s

@@ -389,16 +389,23 @@ def _action_span_timeline(path: Path, *, ended_ms: int | None) -> None:
     )
 
 
-@pytest.mark.parametrize(("ended_ms", "fault_s"), [(7500, 2.5), (None, 37.5)])
+@pytest.mark.parametrize(
+    ("ended_ms", "min_s", "fault_s"), [(7500, 0, 2.5), (7500, 15, 15.0), (None, 15, 37.5)]
+)
 def test_an_action_outside_the_ledger_ends_before_its_pause(
-    tmp_path: Path, ended_ms: int | None, fault_s: float
+    tmp_path: Path, ended_ms: int | None, min_s: int, fault_s: float
 ) -> None:
-    """The recovery window of a burst is the pause after it, not the 3 ms before the next probe."""
+    """The recovery window of a burst is the pause after it, not the 3 ms before the next probe;
+    its fault window spans three scrapes, and recovery is still measured from its end."""
     _action_span_timeline(tmp_path / "timeline.jsonl", ended_ms=ended_ms)
     row = _row(fault=FaultKind.DURATION, limits=Limits(recover_s=5))
     journal = json.loads((DATA / "journal_held.json").read_text(encoding="utf-8"))
-    windows = fault_windows(journal, Timeline(tmp_path / "timeline.jsonl").events(), row)
+    events = Timeline(tmp_path / "timeline.jsonl").events()
+    windows = fault_windows(journal, events, row, min_fault_ms=min_s * 1000)
     assert not isinstance(windows, str), windows
     assert windows.fault.seconds == fault_s
     assert windows.recovery is not None
     assert windows.recovery.seconds == pytest.approx(42.6 - 5.0 - fault_s)
+    assert windows.recover_from_ms == windows.injection_ms + (
+        2500 if ended_ms is not None else 37_500
+    )
