@@ -263,3 +263,21 @@ def test_a_flag_of_the_wrong_type_is_named_by_file_line_and_field(
 
 def test_the_row_keeps_the_flag_in_its_json_form() -> None:
     assert dataclasses.replace(_row(), single_writer=False).to_dict()["single_writer"] is False
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"span_s": 0}, r"^span_s: expected a number of seconds > 0, got 0$"),
+        ({"span_s": "75"}, r"^span_s: expected a number of seconds > 0, got '75'$"),
+        ({"span_s": 5, "interval_s": True}, r"^interval_s: expected a number of seconds > 0"),
+        ({"span_s": 5, "timeout_s": -1}, r"^timeout_s: expected a number of seconds > 0, got -1$"),
+    ],
+)
+def test_the_sampler_refuses_bad_arguments_in_one_line_before_looking_for_a_run(
+    arguments: dict[str, Any], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORMCHECK_RUNS_DIR", str(tmp_path))  # no run there
+    with pytest.raises(ConfigError, match=message) as refused:
+        postgres_writers(**arguments)
+    assert "\n" not in str(refused.value)
