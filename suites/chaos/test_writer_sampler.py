@@ -9,6 +9,8 @@ alone has no quorum) and ``pg-1``/``pg-2``, nothing else, in a runs folder of th
   loopback dropped) while the sampler runs: the cut-off member still answers ``docker exec``
   (the engine enters the container; psql uses its Unix socket), the standby takes over, and no
   round finds two writable members. The figures are printed (``-s``).
+- An interrupted experiment (Ctrl-C, a stop condition) ends the sampling at once: chaoslib waits
+  for background activities before it plays the rollbacks.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from stormcheck.chaos.experiment import signal_guard
 from stormcheck.chaos.local import actions, probes
 from stormcheck.local.session import bring_down, bring_up
 from stormcheck.settings import Settings
@@ -137,3 +142,21 @@ def test_the_leader_cut_off_by_iptables_still_answers_and_no_round_has_two_write
     # docker exec enters the cut-off container from the engine: it answers over its socket,
     # except while Patroni restarts its PostgreSQL as a standby
     assert cut_off_answers >= len(rounds) - 5, [r for r in rounds if "errors" in r]
+
+
+def test_an_interrupted_experiment_stops_the_sampler_at_once(
+    patroni_pair: dict[str, str],
+) -> None:
+    """chaoslib waits for background activities before the rollbacks: the sampler must not keep
+    a fault on for the rest of its span once the experiment is interrupted."""
+    with ThreadPoolExecutor(1) as pool, signal_guard() as guard:
+        started = time.monotonic()
+        sampling = pool.submit(probes.postgres_writers, span_s=60, configuration=patroni_pair)
+        time.sleep(2.5)
+        guard.received.append(signal.SIGINT)  # what the guard records when Ctrl-C comes
+        output = sampling.result(timeout=10)
+        took = time.monotonic() - started
+    print(f"\ninterrupted after 2.5 s: returned after {took:.2f} s, {len(output['rounds'])} rounds")
+    assert output["stopped"] == "SIGINT received", output
+    assert 2 <= len(output["rounds"]) <= 4, output["rounds"]
+    assert took < 2.5 + 3, took  # at most one round (timeout 3 s) after the interruption

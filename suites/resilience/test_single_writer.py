@@ -13,13 +13,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stormcheck.chaos.experiment import ExperimentRun
+from stormcheck.chaos import safeguards
+from stormcheck.chaos.experiment import ExperimentRun, interrupted, signal_guard
 from stormcheck.chaos.experiment_file import read_experiment
 from stormcheck.chaos.journal import read_journal
 from stormcheck.chaos.local.probes import postgres_writers
@@ -281,3 +283,13 @@ def test_the_sampler_refuses_bad_arguments_in_one_line_before_looking_for_a_run(
     with pytest.raises(ConfigError, match=message) as refused:
         postgres_writers(**arguments)
     assert "\n" not in str(refused.value)
+
+
+def test_an_interrupted_experiment_is_seen_by_background_activities() -> None:
+    safeguards.reset()
+    assert interrupted() is None  # no experiment in force, no stop condition tripped
+    with signal_guard() as guard:
+        assert interrupted() is None
+        guard.received.append(signal.SIGINT)  # what the guard's handler records first
+        assert interrupted() == "SIGINT received"
+    assert interrupted() is None

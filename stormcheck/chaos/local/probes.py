@@ -23,6 +23,7 @@ import requests
 from docker import DockerClient
 
 from stormcheck.chaos.context import RunHandle, open_run
+from stormcheck.chaos.experiment import interrupted
 from stormcheck.clients.alertmanager import AlertmanagerClient
 from stormcheck.clients.prometheus import PrometheusClient
 from stormcheck.errors import ConfigError, PlatformError
@@ -220,6 +221,7 @@ _IN_RECOVERY = (
     "-c", "select pg_is_in_recovery()",
 )  # fmt: skip
 _ERROR_CHARS = 80
+_CHECK_S = 0.25  # how often a waiting sampler looks whether the experiment was interrupted
 
 
 def _short(text: str) -> str:
@@ -247,6 +249,19 @@ def _writable(client: DockerClient, container: str, timeout_s: float) -> tuple[b
     return None, _short(text or f"psql exited {code}")
 
 
+def _wait_until(due: float) -> str | None:
+    """Sleep until ``due`` (monotonic); why the experiment was interrupted, as soon as it is.
+
+    chaoslib waits for an activity in the background before it plays the rollbacks: an
+    interrupted experiment (a signal, a tripped stop condition) must not wait for the span.
+    """
+    while (left := due - time.monotonic()) > 0:
+        if why := interrupted():
+            return why
+        time.sleep(min(left, _CHECK_S))
+    return interrupted()
+
+
 def _seconds(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigError(f"{name}: expected a number of seconds > 0, got {value!r}")
@@ -267,8 +282,10 @@ def postgres_writers(
     pg_is_in_recovery()``. Returns ``{"members": [...], "interval_s": ..., "rounds": [...]}``,
     each round ``{"at_ms": <UTC ms when it was asked>, "writable": {member: true | false |
     null}}`` plus ``"errors": {member: reason}`` for the members that did not answer (within
-    ``timeout_s``). Raises only when it cannot sample at all: bad arguments, no run, no
-    Patroni member, no Docker engine.
+    ``timeout_s``). An interrupted experiment (a signal, a tripped stop condition) ends the
+    sampling early, with ``"stopped": <why>``, so that the rollbacks are not kept waiting.
+    Raises only when it cannot sample at all: bad arguments, no run, no Patroni member, no
+    Docker engine.
     """
     span = _seconds("span_s", span_s)
     interval = _seconds("interval_s", interval_s)
@@ -288,12 +305,15 @@ def postgres_writers(
     containers = _with_run(configuration, members)
     client = connect(timeout_s=max(1.0, timeout))
     rounds: list[dict[str, Any]] = []
+    stopped: str | None = None
     try:
         with ThreadPoolExecutor(len(containers), thread_name_prefix="writers") as pool:
             start = time.monotonic()
             tick = 0
-            while start + tick * interval <= start + span:
-                time.sleep(max(0.0, start + tick * interval - time.monotonic()))
+            while tick * interval <= span:
+                stopped = _wait_until(start + tick * interval)
+                if stopped:
+                    break
                 at = now_ms()
                 answers = list(
                     pool.map(lambda c: _writable(client, c, timeout), containers.values())
@@ -310,4 +330,7 @@ def postgres_writers(
                 tick = max(tick + 1, int((time.monotonic() - start) // interval) + 1)
     finally:
         client.close()
-    return {"members": list(containers), "interval_s": interval, "rounds": rounds}
+    result: dict[str, Any] = {"members": list(containers), "interval_s": interval, "rounds": rounds}
+    if stopped:
+        result["stopped"] = stopped
+    return result
