@@ -214,9 +214,9 @@ def interrupted() -> str | None:
     method, which chaoslib waits for before it plays the rollbacks: they stop early on it."""
     guards = list(_active_guards)  # read from another thread: a copy, never the list itself
     received = guards[0].received[:1] if guards else []
-    if received:
+    if received and received[0] != signal.SIGUSR1:
         return f"{signal.Signals(received[0]).name} received"
-    return safeguards.tripped()
+    return safeguards.tripped() or (f"{signal.Signals.SIGUSR1.name} received" if received else None)
 
 
 @contextmanager

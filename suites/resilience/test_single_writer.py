@@ -292,4 +292,7 @@ def test_an_interrupted_experiment_is_seen_by_background_activities() -> None:
         assert interrupted() is None
         guard.received.append(signal.SIGINT)  # what the guard's handler records first
         assert interrupted() == "SIGINT received"
+    with signal_guard() as guard:
+        guard.received.append(signal.SIGUSR1)  # chaoslib's "exit gracefully": a stop condition
+        assert interrupted() == "SIGUSR1 received"
     assert interrupted() is None
