@@ -70,6 +70,7 @@ __all__ = [
     "SignalGuard",
     "background_load",
     "chaoslib_problems",
+    "interrupted",
     "pin_seed",
     "replay_plan",
     "run_experiment",
@@ -205,6 +206,17 @@ class SignalGuard:
 
 
 _active_guards: list[SignalGuard] = []  # the guard in force, if any (main thread only)
+
+
+def interrupted() -> str | None:
+    """Why the experiment running in this process was interrupted, if it was: the first signal
+    its guard received, else a tripped stop condition. For activities in the background of a
+    method, which chaoslib waits for before it plays the rollbacks: they stop early on it."""
+    guards = list(_active_guards)  # read from another thread: a copy, never the list itself
+    received = guards[0].received[:1] if guards else []
+    if received and received[0] != signal.SIGUSR1:
+        return f"{signal.Signals(received[0]).name} received"
+    return safeguards.tripped() or (f"{signal.Signals.SIGUSR1.name} received" if received else None)
 
 
 @contextmanager

@@ -2,8 +2,9 @@
 
 One row per experiment file (by stem): the allowed verdicts per SLO over the fault and the
 recovery window (a set of more than one outcome carries its reason), the limits (time to detect,
-time to recover, error budget), the detection alerts, a remediation hint and the runbook. Beside
-the rows: the recovery rule (design §4's buckets), the client-side availability objective, the
+time to recover, error budget), the detection alerts, a remediation hint, the runbook, and
+whether the single-writer check applies (``single_writer``: :mod:`~stormcheck.judge.writers`).
+Beside the rows: the recovery rule (design §4's buckets), the client-side availability objective, the
 named lists (``smoke``, ``all``) and the score weights.
 
 :func:`read_expectations` reads it with located errors (``file:line: field: message``, as the SLO
@@ -102,6 +103,7 @@ class Row:
     journal_reason: str = ""
     note: str = ""
     smoke: Mapping[str, int] = field(default_factory=dict)
+    single_writer: bool = False  # judge "never two writable PostgreSQL members" (the sampler)
     line: int | None = None
 
     def slo(self, name: str) -> SloExpectation | None:
@@ -123,6 +125,7 @@ class Row:
             "runbook": self.runbook,
             "note": self.note,
             "smoke": dict(self.smoke),
+            "single_writer": self.single_writer,
         }
 
 
@@ -220,6 +223,7 @@ _ROW = frozenset(
         "runbook",
         "note",
         "smoke",
+        "single_writer",
     }
 )
 _SLO = frozenset({"fault", "recovery", "reason"})
@@ -418,6 +422,11 @@ class _Reader(NodeReader):
                 smoke[key] = self.integer(value, f"{field}.smoke.{key}")
                 if smoke[key] <= 0:
                     self.problem(value, f"{field}.smoke.{key}", "expected a whole number > 0")
+        single_writer = (
+            self.boolean(items["single_writer"][1], f"{field}.single_writer")
+            if "single_writer" in items
+            else False
+        )
         return Row(
             experiment=stem,
             fault=fault,
@@ -431,6 +440,7 @@ class _Reader(NodeReader):
             runbook=runbook,
             note=note,
             smoke=smoke,
+            single_writer=single_writer,
             line=key_node.start_mark.line + 1,
         )
 

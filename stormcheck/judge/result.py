@@ -35,6 +35,7 @@ from stormcheck.judge.timing import (
     read_detection_floor,
     time_to_recover,
 )
+from stormcheck.judge.writers import judge_single_writer
 from stormcheck.load.analysis import resolve_checkout_keys
 from stormcheck.load.integrity import OrdersLookup, judge_integrity
 from stormcheck.load.request_records import CheckoutOutcome, RequestRecord, read_request_log
@@ -348,6 +349,11 @@ def judge_experiment(
         integrity = judge_integrity(span, orders)
     checks.append(Check(verdict=_renamed(integrity, f"{prefix}/integrity"), allowed=_PASS_ONLY))
     unknown = len(resolve_checkout_keys(span).keys_with(CheckoutOutcome.UNKNOWN))
+
+    # never two writable PostgreSQL members (the background sampler's rounds in the journal)
+    if row.single_writer:
+        writers = judge_single_writer(f"{prefix}/single-writer", journal)
+        checks.append(Check(verdict=writers, allowed=_PASS_ONLY))
 
     received = tuple(
         (e.name, e.at_ms)

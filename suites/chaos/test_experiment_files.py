@@ -62,9 +62,13 @@ def test_every_experiment_keeps_the_catalogue_rules(path: Path) -> None:
     found = read_experiment(path)
     assert found.title.endswith("?"), found.title
     assert found.document["runtime"]["rollbacks"]["strategy"] == "always"
-    # durations are configuration a user can lengthen (--var or the environment), never literals
+    # durations are configuration a user can lengthen (--var or the environment), never literals:
+    # every action's pause, and the span of a probe sampling in the background
     method = found.document["method"]
-    assert all(str(a.get("pauses", {}).get("after", "")).startswith("${") for a in method)
+    actions = [a for a in method if not a.get("background")]
+    assert all(str(a.get("pauses", {}).get("after", "")).startswith("${") for a in actions)
+    spans = [a["provider"]["arguments"]["span_s"] for a in method if a.get("background")]
+    assert all(str(span).startswith("${") for span in spans)
 
 
 def _broken(tmp_path: Path, change: str, value: object) -> Path:

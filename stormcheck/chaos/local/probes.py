@@ -11,16 +11,23 @@ Written without ``from __future__ import annotations`` so that chaoslib's discov
 types; every parameter is positional-or-keyword.
 """
 
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import httpx
+import requests
+from docker import DockerClient
 
 from stormcheck.chaos.context import RunHandle, open_run
+from stormcheck.chaos.experiment import interrupted
 from stormcheck.clients.alertmanager import AlertmanagerClient
 from stormcheck.clients.prometheus import PrometheusClient
-from stormcheck.errors import ConfigError
+from stormcheck.errors import ConfigError, PlatformError
+from stormcheck.local.engine import connect
 from stormcheck.logstore.opensearch_backend import OpenSearchStore
 from stormcheck.logstore.query import LogQuery
 from stormcheck.paths import project_root
@@ -36,6 +43,7 @@ __all__ = [
     "log_count",
     "patroni_leader",
     "patroni_sync_standby",
+    "postgres_writers",
     "promql_value",
     "sentinel_master",
     "slo_verdict",
@@ -201,3 +209,128 @@ def sentinel_master(configuration: Configuration = None) -> str | None:
         return named.pop() if len(named) == 1 else None
 
     return _with_run(configuration, ask)
+
+
+# --- who accepts writes: the split-brain sampler -------------------------------------------------
+
+# Asked over the member's own Unix socket, inside its container: no network is needed, so a
+# member cut off by iptables in its network namespace still answers (`docker exec` enters the
+# container from the engine, not over the run's network).
+_IN_RECOVERY = (
+    "psql", "-X", "-A", "-t", "-h", "/var/run/postgresql", "-U", "postgres", "-d", "postgres",
+    "-c", "select pg_is_in_recovery()",
+)  # fmt: skip
+_ERROR_CHARS = 80
+_CHECK_S = 0.25  # how often a waiting sampler looks whether the experiment was interrupted
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _ERROR_CHARS else line[: _ERROR_CHARS - 3] + "..."
+
+
+def _writable(client: DockerClient, container: str, timeout_s: float) -> tuple[bool | None, str]:
+    """Whether the PostgreSQL server in ``container`` accepts writes (is not in recovery);
+    ``None`` and a short reason when it did not answer."""
+    env = {"PGCONNECT_TIMEOUT": str(max(1, int(timeout_s)))}
+    try:
+        exec_id = client.api.exec_create(container, list(_IN_RECOVERY), environment=env)["Id"]
+        output: bytes = client.api.exec_start(exec_id)
+        code = client.api.exec_inspect(exec_id).get("ExitCode")
+    except docker.errors.NotFound:
+        return None, "container gone"
+    except docker.errors.APIError as exc:
+        return None, _short(str(exc.explanation or exc))
+    except requests.RequestException as exc:  # the engine did not answer within the timeout
+        return None, _short(f"no answer within {timeout_s:g} s: {type(exc).__name__}")
+    text = output.decode(errors="replace").strip()
+    if code == 0 and text in ("t", "f"):
+        return text == "f", ""
+    return None, _short(text or f"psql exited {code}")
+
+
+def _wait_until(due: float) -> str | None:
+    """Sleep until ``due`` (monotonic); why the experiment was interrupted, as soon as it is.
+
+    chaoslib waits for an activity in the background before it plays the rollbacks: an
+    interrupted experiment (a signal, a tripped stop condition) must not wait for the span.
+    """
+    while (left := due - time.monotonic()) > 0:
+        if why := interrupted():
+            return why
+        time.sleep(min(left, _CHECK_S))
+    return interrupted()
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{name}: expected a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def postgres_writers(
+    span_s: float,
+    interval_s: float = 1.0,
+    timeout_s: float = 3.0,
+    configuration: Configuration = None,
+) -> dict[str, Any]:
+    """Which PostgreSQL members accept writes, asked every ``interval_s`` for ``span_s``.
+
+    Meant to run in the background of an experiment's method (``background: true``) beside
+    the fault. Each round asks every Patroni member of the run at once (one thread each),
+    through ``docker exec <member> psql`` over its local Unix socket, ``select
+    pg_is_in_recovery()``. Returns ``{"members": [...], "interval_s": ..., "rounds": [...]}``,
+    each round ``{"at_ms": <UTC ms when it was asked>, "writable": {member: true | false |
+    null}}`` plus ``"errors": {member: reason}`` for the members that did not answer (within
+    ``timeout_s``). An interrupted experiment (a signal, a tripped stop condition) ends the
+    sampling early, with ``"stopped": <why>``, so that the rollbacks are not kept waiting.
+    Raises only when it cannot sample at all: bad arguments, no run, no Patroni member, no
+    Docker engine.
+    """
+    span = _seconds("span_s", span_s)
+    interval = _seconds("interval_s", interval_s)
+    timeout = _seconds("timeout_s", timeout_s)
+
+    def members(handle: RunHandle) -> dict[str, str]:
+        manifest = handle.manifest()
+        found = {
+            name: manifest.container(name)
+            for name, record in sorted(manifest.components.items())
+            if record.role == "patroni"
+        }
+        if not found:
+            raise PlatformError(f"run {manifest.run_id} has no Patroni member to ask")
+        return found
+
+    containers = _with_run(configuration, members)
+    client = connect(timeout_s=max(1.0, timeout))
+    rounds: list[dict[str, Any]] = []
+    stopped: str | None = None
+    try:
+        with ThreadPoolExecutor(len(containers), thread_name_prefix="writers") as pool:
+            start = time.monotonic()
+            tick = 0
+            while tick * interval <= span:
+                stopped = _wait_until(start + tick * interval)
+                if stopped:
+                    break
+                at = now_ms()
+                answers = list(
+                    pool.map(lambda c: _writable(client, c, timeout), containers.values())
+                )
+                sample: dict[str, Any] = {
+                    "at_ms": at,
+                    "writable": {m: w for m, (w, _) in zip(containers, answers, strict=True)},
+                }
+                errors = {m: e for m, (w, e) in zip(containers, answers, strict=True) if w is None}
+                if errors:
+                    sample["errors"] = errors
+                rounds.append(sample)
+                # a round slower than the interval skips the ticks it overran (never a burst)
+                tick = max(tick + 1, int((time.monotonic() - start) // interval) + 1)
+    finally:
+        client.close()
+    result: dict[str, Any] = {"members": list(containers), "interval_s": interval, "rounds": rounds}
+    if stopped:
+        result["stopped"] = stopped
+    return result
