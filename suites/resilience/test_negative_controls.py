@@ -14,8 +14,12 @@ the session's shared one (duplicate orders would poison it).
   the key gets a second order and the integrity verdict fails.
 - ingress health checks off (nightly): ``replica_paused`` on a full stack (without its log store) whose ingress checks
   nothing keeps sending a third of the traffic to a hung replica.
-- the shop's bounded database waits off (nightly): ``postgres_unreachable`` on a full stack
-  whose shop waits for ever; judged against that experiment's row.
+- the shop's bounded database waits off (nightly): ``postgres_blackholed`` on a full stack
+  whose shop waits for ever. The blackhole keeps TCP healthy, so only the shop's own reply
+  deadline, connect and pool timeouts tell it apart: the safe shop answers 503 at once, drops the
+  silent connections and reconnects after the revert; without them, every request that touched
+  PostgreSQL during the fault keeps its pooled connection waiting for a reply that never comes,
+  so the pool stays held after the revert and the platform does not recover (``recover``).
 """
 
 from __future__ import annotations
@@ -262,7 +266,9 @@ def _explain(judged: ResilienceResult) -> str:
 # None: only the row as a whole)
 FULL_CONTROLS = [
     pytest.param(Variant.INGRESS_UNCHECKED, "replica_paused", "recover", id="ingress-unchecked"),
-    pytest.param(Variant.UNBOUNDED_DB_WAITS, "postgres_unreachable", None, id="unbounded-db-waits"),
+    pytest.param(
+        Variant.UNBOUNDED_DB_WAITS, "postgres_blackholed", "recover", id="unbounded-db-waits"
+    ),
 ]
 
 
