@@ -16,10 +16,12 @@ the session's shared one (duplicate orders would poison it).
   nothing keeps sending a third of the traffic to a hung replica.
 - the shop's bounded database waits off (nightly): ``postgres_blackholed`` on a full stack
   whose shop waits for ever. The blackhole keeps TCP healthy, so only the shop's own reply
-  deadline, connect and pool timeouts tell it apart: the safe shop answers 503 at once, drops the
-  silent connections and reconnects after the revert; without them, every request that touched
-  PostgreSQL during the fault keeps its pooled connection waiting for a reply that never comes,
-  so the pool stays held after the revert and the platform does not recover (``recover``).
+  deadline, connect and pool timeouts notice it: the safe shop answers 503 at once and counts
+  each failed database call, so the alert naming PostgreSQL (``ShopDependencyErrors``) fires
+  within the row's ``detect_s``; without them the shop hangs silently, counts nothing, and that
+  alert never fires (``detect``). Both are down at the ingress during the fault (its ``/ready``
+  check needs PostgreSQL), and Toxiproxy closes the blackholed connections when the toxic goes,
+  so the hung shop is not slower to recover.
 """
 
 from __future__ import annotations
@@ -267,7 +269,7 @@ def _explain(judged: ResilienceResult) -> str:
 FULL_CONTROLS = [
     pytest.param(Variant.INGRESS_UNCHECKED, "replica_paused", "recover", id="ingress-unchecked"),
     pytest.param(
-        Variant.UNBOUNDED_DB_WAITS, "postgres_blackholed", "recover", id="unbounded-db-waits"
+        Variant.UNBOUNDED_DB_WAITS, "postgres_blackholed", "detect", id="unbounded-db-waits"
     ),
 ]
 
