@@ -222,6 +222,11 @@ def test_checkout_with_the_idempotency_constraint_keeps_integrity(
 # --- full-stack controls: a throwaway full stack per variant, judged against the row --------
 
 FULL_RATE = 10.0  # arrivals per second through the ingress, a modest share of its capacity
+# postgres_blackholed is detected by the rate of the shop's failed database calls (>0.5/s over
+# 30 s), and the safe shop fails only the requests it gets in the ~4 s before the ingress takes
+# its replicas out: at 10/s that was 16-20 requests, just over the alert's 15; twice the rate
+# gives the safe half a margin (the unbounded shop fails none: its requests hang, then succeed).
+CONTROL_RATES = {"postgres_blackholed": 20.0}
 # The full stack without its log store: these rows judge no log SLO, and OpenSearch's JVM is the
 # slowest start of the stack (it missed its 120 s readiness limit twice on a loaded machine).
 CONTROL_COMPONENTS = tuple(c for c in STACK_COMPONENTS["full"] if c not in LOG_ROLES)
@@ -246,7 +251,13 @@ def _judged_on_variant(settings: Settings, variant: Variant, experiment: str) ->
             sink = host_sink(client, folder)
             stack.callback(sink.stop)
             stack.enter_context(
-                background_load(folder, "shop-open", rate=FULL_RATE, users=1, progress=print)
+                background_load(
+                    folder,
+                    "shop-open",
+                    rate=CONTROL_RATES.get(experiment, FULL_RATE),
+                    users=1,
+                    progress=print,
+                )
             )
             time.sleep(LOAD_LEAD_S)
             result = run_experiment_file(
