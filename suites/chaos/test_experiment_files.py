@@ -27,6 +27,7 @@ EXPECTED = {
     "postgres_primary_cut_off",
     "postgres_primary_killed",
     "postgres_unreachable",
+    "postgres_blackholed",
     "prometheus_down",
     "redis_blackholed",
     "redis_down",

@@ -61,7 +61,7 @@ def _watch_problems(row: Row, config: dict[str, int], hold_s: float) -> list[str
 @pytest.mark.static
 def test_every_experiment_has_exactly_one_row_and_the_named_lists_name_rows() -> None:
     assert sorted(EXPECTED.rows) == sorted(p.stem for p in FILES)
-    assert len(FILES) == 16
+    assert len(FILES) == 17
     assert EXPECTED.lists["smoke"] == (
         "replica_killed",
         "postgres_primary_killed",

@@ -14,8 +14,14 @@ the session's shared one (duplicate orders would poison it).
   the key gets a second order and the integrity verdict fails.
 - ingress health checks off (nightly): ``replica_paused`` on a full stack (without its log store) whose ingress checks
   nothing keeps sending a third of the traffic to a hung replica.
-- the shop's bounded database waits off (nightly): ``postgres_unreachable`` on a full stack
-  whose shop waits for ever; judged against that experiment's row.
+- the shop's bounded database waits off (nightly): ``postgres_blackholed`` on a full stack
+  whose shop waits for ever. The blackhole keeps TCP healthy, so only the shop's own reply
+  deadline, connect and pool timeouts notice it: the safe shop answers 503 at once and counts
+  each failed database call, so the alert naming PostgreSQL (``ShopDependencyErrors``) fires
+  within the row's ``detect_s``; without them the shop hangs silently, counts nothing, and that
+  alert never fires (``detect``). Both are down at the ingress during the fault (its ``/ready``
+  check needs PostgreSQL), and Toxiproxy closes the blackholed connections when the toxic goes,
+  so the hung shop is not slower to recover.
 """
 
 from __future__ import annotations
@@ -216,6 +222,11 @@ def test_checkout_with_the_idempotency_constraint_keeps_integrity(
 # --- full-stack controls: a throwaway full stack per variant, judged against the row --------
 
 FULL_RATE = 10.0  # arrivals per second through the ingress, a modest share of its capacity
+# postgres_blackholed is detected by the rate of the shop's failed database calls (>0.5/s over
+# 30 s), and the safe shop fails only the requests it gets in the ~4 s before the ingress takes
+# its replicas out: at 10/s that was 16-20 requests, just over the alert's 15; twice the rate
+# gives the safe half a margin (the unbounded shop fails none: its requests hang, then succeed).
+CONTROL_RATES = {"postgres_blackholed": 20.0}
 # The full stack without its log store: these rows judge no log SLO, and OpenSearch's JVM is the
 # slowest start of the stack (it missed its 120 s readiness limit twice on a loaded machine).
 CONTROL_COMPONENTS = tuple(c for c in STACK_COMPONENTS["full"] if c not in LOG_ROLES)
@@ -240,7 +251,13 @@ def _judged_on_variant(settings: Settings, variant: Variant, experiment: str) ->
             sink = host_sink(client, folder)
             stack.callback(sink.stop)
             stack.enter_context(
-                background_load(folder, "shop-open", rate=FULL_RATE, users=1, progress=print)
+                background_load(
+                    folder,
+                    "shop-open",
+                    rate=CONTROL_RATES.get(experiment, FULL_RATE),
+                    users=1,
+                    progress=print,
+                )
             )
             time.sleep(LOAD_LEAD_S)
             result = run_experiment_file(
@@ -262,7 +279,9 @@ def _explain(judged: ResilienceResult) -> str:
 # None: only the row as a whole)
 FULL_CONTROLS = [
     pytest.param(Variant.INGRESS_UNCHECKED, "replica_paused", "recover", id="ingress-unchecked"),
-    pytest.param(Variant.UNBOUNDED_DB_WAITS, "postgres_unreachable", None, id="unbounded-db-waits"),
+    pytest.param(
+        Variant.UNBOUNDED_DB_WAITS, "postgres_blackholed", "detect", id="unbounded-db-waits"
+    ),
 ]
 
 
