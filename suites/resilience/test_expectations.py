@@ -23,6 +23,7 @@ from stormcheck.judge import CLIENT_SLO, FaultKind, Row, read_expectations
 from stormcheck.observability.rules import read_rules, rule_files
 from stormcheck.paths import project_root
 from stormcheck.slo.loader import read_slos, slo_files
+from suites.resilience.judged import MINIMAL_ROWS
 
 CATALOGUE = project_root() / "experiments" / "local"
 FILES = experiment_files(CATALOGUE)
@@ -110,59 +111,43 @@ def test_the_recovery_watch_covers_the_row_by_default_and_in_the_smoke_run(path:
     assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
-_GOOD = """\
-version: 1
-lists: {smoke: [a], all: [a]}
-weights: {a: 1}
-rows:
-  a:
-    fault: kill
-    journal: [held]
-    slos:
-      checkout-availability: {fault: [pass], recovery: [pass]}
-    limits: {recover_s: 10}
-    alerts: [InstanceDown]
-    remediation: add replicas
-    runbook: docs/runbooks/InstanceDown.md
-"""
-
 BROKEN = {
     "an unknown outcome": (
-        _GOOD.replace("{fault: [pass], recovery", "{fault: [passed], recovery"),
+        MINIMAL_ROWS.replace("{fault: [pass], recovery", "{fault: [passed], recovery"),
         ":9: rows.a.slos.checkout-availability.fault: expected one of pass, fail,"
         " inconclusive, got 'passed'",
     ),
     "a set without its reason": (
-        _GOOD.replace("{fault: [pass], recovery", "{fault: [pass, fail], recovery"),
+        MINIMAL_ROWS.replace("{fault: [pass], recovery", "{fault: [pass, fail], recovery"),
         ":9: rows.a.slos.checkout-availability.reason: a set of more than one outcome needs"
         " its reason",
     ),
     "an unknown field": (
-        _GOOD.replace("    alerts:", "    alarms: [x]\n    alerts:"),
+        MINIMAL_ROWS.replace("    alerts:", "    alarms: [x]\n    alerts:"),
         ":11: rows.a.alarms: unknown field; expected one of",
     ),
     "a fault kind": (
-        _GOOD.replace("fault: kill", "fault: sometimes"),
+        MINIMAL_ROWS.replace("fault: kill", "fault: sometimes"),
         ":6: rows.a.fault: expected kill or duration, got 'sometimes'",
     ),
     "a budget over 1": (
-        _GOOD.replace("{recover_s: 10}", "{recover_s: 10, budget: 5}"),
+        MINIMAL_ROWS.replace("{recover_s: 10}", "{recover_s: 10, budget: 5}"),
         ":10: rows.a.limits.budget: expected a share in (0, 1), got 5",
     ),
     "a negative limit": (
-        _GOOD.replace("{recover_s: 10}", "{recover_s: -1}"),
+        MINIMAL_ROWS.replace("{recover_s: 10}", "{recover_s: -1}"),
         ":10: rows.a.limits.recover_s: expected a number >= 0",
     ),
     "a list naming no row": (
-        _GOOD.replace("smoke: [a]", "smoke: [a, b]"),
+        MINIMAL_ROWS.replace("smoke: [a]", "smoke: [a, b]"),
         ":2: lists.smoke: 'b' has no row",
     ),
     "a row without weight": (
-        _GOOD.replace("weights: {a: 1}", "weights: {}"),
+        MINIMAL_ROWS.replace("weights: {a: 1}", "weights: {}"),
         ":3: weights: every row needs a weight; missing ['a']",
     ),
     "a missing runbook": (
-        _GOOD.replace("    runbook: docs/runbooks/InstanceDown.md\n", ""),
+        MINIMAL_ROWS.replace("    runbook: docs/runbooks/InstanceDown.md\n", ""),
         ":6: rows.a.runbook: required field is missing",
     ),
     "not YAML": ("rows: [a\n", ":2: not valid YAML"),
@@ -172,7 +157,7 @@ BROKEN = {
 @pytest.mark.unit
 def test_a_good_file_is_read_into_typed_rows(tmp_path: Path) -> None:
     path = tmp_path / "expected.yaml"
-    path.write_text(_GOOD, encoding="utf-8")
+    path.write_text(MINIMAL_ROWS, encoding="utf-8")
     expected = read_expectations(path)
     row = expected.row("a")
     assert row.fault is FaultKind.KILL and row.limits.recover_s == 10

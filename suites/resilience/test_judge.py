@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -36,11 +35,11 @@ from stormcheck.judge import (
     resilience_score,
 )
 from stormcheck.judge.timing import fault_windows
-from stormcheck.load.request_records import read_request_log
 from stormcheck.local.stacks import STACK_COMPONENTS
 from stormcheck.runs import RunFolder
 from stormcheck.timeline import Timeline
 from stormcheck.verdict import Outcome
+from suites.resilience.judged import correct_orders
 
 pytestmark = pytest.mark.unit
 
@@ -71,21 +70,6 @@ def _row(**changes: object) -> Row:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def _orders(log: Path, *, extra: Mapping[str, list[int]] | None = None) -> object:
-    """The orders a correct database would hold for the log: one per definitive success."""
-    stored: dict[str, list[int]] = {}
-    for record in read_request_log(log):
-        attempt = record.checkout
-        if attempt is not None and attempt.order_id is not None:
-            stored[attempt.key] = [attempt.order_id]
-    stored.update(extra or {})
-
-    def lookup(keys: Sequence[str]) -> dict[str, list[int]]:
-        return {k: v for k, v in stored.items() if k in set(keys)}
-
-    return lookup
-
-
 def _judge(
     tmp_path: Path,
     row: Row,
@@ -108,7 +92,7 @@ def _judge(
         diff=(),
         seconds=60.0,
     )
-    lookup = _orders(DATA / requests) if orders == "correct" else orders
+    lookup = correct_orders(DATA / requests) if orders == "correct" else orders
     return judge_experiment(
         folder,
         run,
@@ -228,7 +212,7 @@ def test_an_integrity_violation_fails(
     tmp_path: Path, extra: dict[str, list[int]], problem: str
 ) -> None:
     result = _judge(
-        tmp_path, _row(), orders=_orders(DATA / "requests_recovers_in_3s.jsonl", extra=extra)
+        tmp_path, _row(), orders=correct_orders(DATA / "requests_recovers_in_3s.jsonl", extra=extra)
     )
     integrity = next(c for c in result.checks if c.verdict.name.endswith("/integrity"))
     assert problem in integrity.verdict.reason

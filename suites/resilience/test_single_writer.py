@@ -36,11 +36,11 @@ from stormcheck.judge import (
     read_detection_floor,
     read_expectations,
 )
-from stormcheck.load.request_records import read_request_log
 from stormcheck.local.stacks import STACK_COMPONENTS
 from stormcheck.paths import project_root
 from stormcheck.runs import RunFolder
 from stormcheck.verdict import Outcome
+from suites.resilience.judged import MINIMAL_ROWS, correct_orders
 
 pytestmark = pytest.mark.unit
 
@@ -110,18 +110,14 @@ def _judge(tmp_path: Path, row: Row, sampler: dict[str, Any] | None) -> Resilien
     path.write_text(json.dumps(journal), encoding="utf-8")
     run = ExperimentRun(reading=read_journal(journal), journal_path=path, diff=(), seconds=60.0)
     return judge_experiment(
-        folder, run, row, expectations=EXPECTED, orders=_orders, floor=FLOOR, write=False
+        folder,
+        run,
+        row,
+        expectations=EXPECTED,
+        orders=correct_orders(DATA / "requests_recovers_in_3s.jsonl"),
+        floor=FLOOR,
+        write=False,
     )
-
-
-def _orders(keys: Sequence[str]) -> dict[str, list[int]]:
-    """What a correct database holds for the fixed request log: one order per success."""
-    stored = {
-        r.checkout.key: [r.checkout.order_id]
-        for r in read_request_log(DATA / "requests_recovers_in_3s.jsonl")
-        if r.checkout is not None and r.checkout.order_id is not None
-    }
-    return {k: v for k, v in stored.items() if k in set(keys)}
 
 
 def _writers(result: ResilienceResult) -> tuple[Outcome, str, dict[str, Any]]:
@@ -224,21 +220,7 @@ def test_the_cut_off_row_is_flagged_and_its_experiment_samples_through_the_whole
         assert {samplers[0]["provider"]["arguments"]["span_s"]} == watches
 
 
-_ROWS = """\
-version: 1
-lists: {smoke: [a], all: [a]}
-weights: {a: 1}
-rows:
-  a:
-    fault: kill
-    journal: [held]
-    slos:
-      checkout-availability: {fault: [pass], recovery: [pass]}
-    alerts: [InstanceDown]
-    remediation: add replicas
-    runbook: docs/runbooks/InstanceDown.md
-    single_writer: FLAG
-"""
+_ROWS = MINIMAL_ROWS + "    single_writer: FLAG\n"
 
 
 @pytest.mark.parametrize(("flag", "expected"), [("true", True), ("false", False)])
@@ -259,7 +241,7 @@ def test_a_flag_of_the_wrong_type_is_named_by_file_line_and_field(
     with pytest.raises(ConfigError) as caught:
         read_expectations(path)
     message = str(caught.value)
-    assert f"{path}:13: rows.a.single_writer: expected true or false, got " in message, message
+    assert f"{path}:14: rows.a.single_writer: expected true or false, got " in message, message
     assert "Traceback" not in message
 
 
