@@ -82,11 +82,16 @@ def fault_windows(
 ) -> FaultWindows | str:
     """The windows of the experiment that wrote ``journal``; a string says why there are none.
 
-    A kill fault's window is its recovery limit long, a duration fault's lasts until the revert,
-    but either is at least ``min_fault_ms``: the judge passes three scrape intervals, so that an
-    SLI over the window has the two samples of every series an ``increase`` needs (a 7 s window
-    of a 5 s scrape often has one; a 2 s traffic burst has none). Time to recover is still
-    measured from the injection or the revert.
+    Both kinds are judged alike: the fault window holds the fault and the time the row allows to
+    recover from it (``recover_s``), and the recovery window is what users get after that, until
+    the watch ends. Time to recover is measured from the injection for a kill fault (its window is
+    its recovery limit long) and from the revert for a duration fault (its window lasts until the
+    revert plus the recovery limit), so the requests answered late while the platform recovers
+    within its limit are judged by that limit, not by the recovery window's SLOs. A row without a
+    recovery limit: a kill fault's window lasts the whole watch, a duration fault's ends at the
+    revert. Either window is at least ``min_fault_ms``: the judge passes three scrape intervals, so
+    that an SLI over the window has the two samples of every series an ``increase`` needs (a 7 s
+    window of a 5 s scrape often has one; a 2 s traffic burst has none).
     """
     start_ms = _iso_ms(journal.get("start"), "start")
     end_ms = _iso_ms(journal.get("end"), "end") if journal.get("end") else events[-1].at_ms
@@ -121,15 +126,17 @@ def fault_windows(
     watch_end = later[0].at_ms if later else end_ms
     if revert is not None and revert > watch_end:
         revert = None  # undone by the rollback, after the watch: a kill fault as far as users saw
+    limit = row.limits.recover_s
+    allowed = None if limit is None else round(limit * 1000)
     if row.fault is FaultKind.DURATION:
         if revert is None:
             return "a duration fault that was not reverted before the recovery watch ended"
         recover_from = revert
-        fault_end = min(watch_end, max(revert, injection + min_fault_ms))
+        held = revert + (allowed or 0)
+        fault_end = min(watch_end, max(held, injection + min_fault_ms))
     else:
         recover_from = injection
-        limit = row.limits.recover_s
-        span = None if limit is None else max(round(limit * 1000), min_fault_ms)
+        span = None if allowed is None else max(allowed, min_fault_ms)
         fault_end = watch_end if span is None else min(watch_end, injection + span)
     if fault_end <= injection:
         return f"the fault window is empty (injection {injection}, end {fault_end})"

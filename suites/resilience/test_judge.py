@@ -76,14 +76,14 @@ def _judge(
     *,
     journal: str = "journal_held.json",
     timeline: str = "timeline_kill.jsonl",
-    requests: str = "requests_recovers_in_3s.jsonl",
+    requests: str | Path = "requests_recovers_in_3s.jsonl",
     orders: object = "correct",
     expectations: Expectations = EXPECTED,
     floor: DetectionFloor = FLOOR,
 ) -> ResilienceResult:
     folder = RunFolder(tmp_path / "20251203T120000Z-test").create()
     shutil.copy(DATA / timeline, folder.timeline_path)
-    shutil.copy(DATA / requests, folder.requests_path)
+    shutil.copy(DATA / requests, folder.requests_path)  # an absolute path stays as it is
     path = folder.journals_dir / f"20251203T120000Z-{row.experiment}.json"
     shutil.copy(DATA / journal, path)
     run = ExperimentRun(
@@ -294,9 +294,67 @@ def test_a_duration_fault_recovers_from_its_revert(tmp_path: Path) -> None:
     assert result.met, result.explain()
     fault, recovery = result.fault_window, result.recovery_window
     assert fault is not None and recovery is not None
-    assert (fault.seconds, recovery.seconds) == (20.0, 40.1)  # [injection, revert), [revert, watch)
+    # [injection, revert + recover_s), [revert + recover_s, watch): 20 s held, 10 s allowed
+    assert (fault.seconds, recovery.seconds) == (30.0, 30.1)
     assert result.recover_s == 0.0  # answers were fast again from the revert on
     assert result.detect_s == 28.0  # ShopLatencyHigh, counted from the injection
+
+
+def test_failures_while_a_duration_fault_recovers_within_its_limit_are_the_limits_to_judge(
+    tmp_path: Path,
+) -> None:
+    """The requests answered badly just after a revert fall in the fault window: the recovery
+    limit judges them (recovered in 2 s, within 10 s), and the recovery window is what users get
+    once the platform should have recovered, so it passes."""
+    revert_ms = 1764763225100
+    lines = (DATA / "requests_slow_during_fault.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    failed = 0
+    for record in records:
+        if revert_ms <= record["sent_ms"] < revert_ms + 2000:
+            record.update(ok=False, status=503, response_ms=3, end_ms=record["sent_ms"] + 3)
+            failed += 1
+    assert failed >= 4
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    row = _row(
+        experiment="postgres_latency",
+        fault=FaultKind.DURATION,
+        slos=(
+            SloExpectation(
+                slo="client-availability",
+                fault=frozenset({P, F}),
+                recovery=frozenset({P}),
+                reason="requests fail during the fault",
+            ),
+        ),
+        limits=Limits(recover_s=10),
+        alerts=("ShopLatencyHigh",),
+    )
+    result = _judge(
+        tmp_path,
+        row,
+        journal="journal_duration.json",
+        timeline="timeline_duration.jsonl",
+        requests=requests,
+    )
+    assert result.met, result.explain()
+    assert result.recover_s == 2.0
+    assert _outcomes(result)["client-availability@recovery"] == "pass"
+    spent = result.budget_spent["client-availability"]
+    assert spent["fault"] is not None and spent["fault"] > 0 and spent["recovery"] == 0
+    # a recovery past the limit is still the limit's failure, and then the window's too
+    late = dataclasses.replace(row, limits=Limits(recover_s=1))
+    result = _judge(
+        tmp_path / "late",
+        late,
+        journal="journal_duration.json",
+        timeline="timeline_duration.jsonl",
+        requests=requests,
+    )
+    outcomes = _outcomes(result)
+    assert not result.met
+    assert (outcomes["recover"], outcomes["client-availability@recovery"]) == ("fail", "fail")
 
 
 def test_an_slo_the_row_names_but_nobody_defines_is_a_located_error(tmp_path: Path) -> None:
@@ -374,13 +432,15 @@ def _action_span_timeline(path: Path, *, ended_ms: int | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ended_ms", "min_s", "fault_s"), [(7500, 0, 2.5), (7500, 15, 15.0), (None, 15, 37.5)]
+    ("ended_ms", "min_s", "fault_s"), [(7500, 0, 7.5), (7500, 15, 15.0), (None, 15, 37.6)]
 )
 def test_an_action_outside_the_ledger_ends_before_its_pause(
     tmp_path: Path, ended_ms: int | None, min_s: int, fault_s: float
 ) -> None:
-    """The recovery window of a burst is the pause after it, not the 3 ms before the next probe;
-    its fault window spans three scrapes, and recovery is still measured from its end."""
+    """The recovery window of a burst is the pause after it (less the 5 s the row allows to
+    recover), not the 3 ms before the next probe; its fault window spans three scrapes, and
+    recovery is still measured from its end. Without the end chaoslib noted, the burst lasts the
+    whole watch and leaves no recovery window."""
     _action_span_timeline(tmp_path / "timeline.jsonl", ended_ms=ended_ms)
     row = _row(fault=FaultKind.DURATION, limits=Limits(recover_s=5))
     journal = json.loads((DATA / "journal_held.json").read_text(encoding="utf-8"))
@@ -388,8 +448,11 @@ def test_an_action_outside_the_ledger_ends_before_its_pause(
     windows = fault_windows(journal, events, row, min_fault_ms=min_s * 1000)
     assert not isinstance(windows, str), windows
     assert windows.fault.seconds == fault_s
-    assert windows.recovery is not None
-    assert windows.recovery.seconds == pytest.approx(42.6 - 5.0 - fault_s)
+    if ended_ms is None:
+        assert windows.recovery is None
+    else:
+        assert windows.recovery is not None
+        assert windows.recovery.seconds == pytest.approx(42.6 - 5.0 - fault_s)
     assert windows.recover_from_ms == windows.injection_ms + (
         2500 if ended_ms is not None else 37_500
     )
