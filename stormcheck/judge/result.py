@@ -10,12 +10,16 @@ Every check is a :class:`~stormcheck.verdict.Verdict` with the outcomes the row 
 result is met when every verdict is within its allowed set.
 
 The result goes to ``resilience/<experiment>.json`` in the run folder and its verdicts are merged
-into ``verdicts.json``.
+into ``verdicts.json``; the request log it judged is kept beside it, gzipped, as
+``resilience/<experiment>.requests.jsonl.gz`` (the run's ``requests.jsonl`` is rewritten by the
+next experiment's load, and a reviewer of a missed row needs the requests that missed it).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -102,6 +106,8 @@ class ResilienceResult:
     detect_s: float | None = None
     detect_floor_s: float | None = None
     recovery: Recovery | None = None
+    recover_from_ms: int | None = None  # the instant time to recover counts from
+    request_log: str | None = None  # the kept copy of the judged request log, run-relative
     budget_spent: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     unknown_keys: int = 0
     alerts: tuple[tuple[str, int], ...] = ()
@@ -143,6 +149,8 @@ class ResilienceResult:
             "recover_s": self.recover_s,
             "recover_precision_s": None if self.recovery is None else self.recovery.precision_s,
             "recovery": None if self.recovery is None else self.recovery.to_dict(),
+            "recover_from": None if self.recover_from_ms is None else iso_ms(self.recover_from_ms),
+            "request_log": self.request_log,
             "budget_spent": {k: dict(v) for k, v in self.budget_spent.items()},
             "unknown_keys": self.unknown_keys,
             "alerts": [{"name": n, "received_at": iso_ms(at)} for n, at in self.alerts],
@@ -368,6 +376,8 @@ def judge_experiment(
         detect_s=detect_s,
         detect_floor_s=floor_s,
         recovery=recovery,
+        recover_from_ms=windows.recover_from_ms,
+        request_log=_keep_request_log(folder, row.experiment) if write else None,
         budget_spent=spent,
         unknown_keys=unknown,
         alerts=received,
@@ -478,6 +488,18 @@ def write_result(folder: RunFolder, result: ResilienceResult) -> Path:
         ) from None
     folder.write_verdicts(merge_verdicts(existing, result.verdicts))
     return target
+
+
+def _keep_request_log(folder: RunFolder, experiment: str) -> str | None:
+    """Copy the judged request log to ``resilience/<experiment>.requests.jsonl.gz``; its path
+    relative to the run folder (``None``: the run has no request log)."""
+    if not folder.requests_path.exists():
+        return None
+    target = folder.resilience_dir / f"{experiment}.requests.jsonl.gz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with folder.requests_path.open("rb") as source, gzip.open(target, "wb") as kept:
+        shutil.copyfileobj(source, kept)
+    return target.relative_to(folder.root).as_posix()
 
 
 def _finish(folder: RunFolder, result: ResilienceResult, write: bool) -> ResilienceResult:

@@ -250,13 +250,18 @@ def _read_resilience(folder: RunFolder) -> dict[str, Mapping[str, Any]]:
 
 
 def _recovery_instant(result: Mapping[str, Any], fault: Window, *, where: str) -> int | None:
-    """When users saw the platform recover: ``recover_s`` after the injection for a kill fault,
-    after the revert (the fault window's end) for a duration fault; ``None``: not recovered."""
+    """When users saw the platform recover: ``recover_s`` after the instant the judge counted
+    from (``recover_from``: the injection for a kill fault, the revert for a duration fault);
+    results written before ``recover_from`` existed count from the fault window's start or end.
+    ``None``: not recovered."""
     recover_s = result.get("recover_s")
     if recover_s is None:
         return None
     if not isinstance(recover_s, int | float) or isinstance(recover_s, bool):
         raise ConfigError(f"{where}: recover_s: expected a number of seconds, got {recover_s!r}")
+    if result.get("recover_from") is not None:
+        origin = parse_time_ms(result["recover_from"], where=f"{where}: recover_from")
+        return origin + round(recover_s * 1000)
     kind = dict(result.get("expected") or {}).get("fault", "kill")
     start = fault.end_ms if kind == "duration" else fault.start_ms
     return start + round(recover_s * 1000)

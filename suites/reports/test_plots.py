@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stormcheck.errors import ConfigError
 from stormcheck.reports.evidence import read_run
 from stormcheck.reports.plots import plot_spec, write_plot
 from stormcheck.runs import RunFolder
@@ -82,3 +83,22 @@ def test_a_judge_result_gives_the_fault_window_and_the_recovery_instant(tmp_path
     assert spec["shaded"] == [{"label": "fault window", "start_ms": start, "end_ms": end}]
     assert judged["expected"]["fault"] == "kill", "recovery counts from the injection"
     assert spec["recovery_ms"] == start + round(judged["recover_s"] * 1000)
+
+
+def test_the_recovery_instant_counts_from_the_instant_the_judge_recorded(tmp_path: Path) -> None:
+    # A duration fault's window ends after the revert plus the recovery its row allows, so the
+    # recovery instant is not the window's end: the judge writes the instant it counted from.
+    folder = copy_run(tmp_path / "runs")
+    judged = add_judged(folder)
+    start = epoch_ms(judged["fault_window"]["start"].replace("Z", "+00:00"))
+    judged["recover_from"] = "2025-01-01T00:00:00.000Z"
+    judged["recover_s"] = 2.5
+    path = folder / "resilience" / "postgres_primary_killed.json"
+    path.write_text(json.dumps(judged), encoding="utf-8")
+    (record,) = read_run(RunFolder(folder)).experiments
+    assert record.recovery_ms == epoch_ms("2025-01-01T00:00:00+00:00") + 2500 != start + 2500
+
+    judged["recover_from"] = "yesterday"
+    path.write_text(json.dumps(judged), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"postgres_primary_killed.json: recover_from"):
+        read_run(RunFolder(folder))

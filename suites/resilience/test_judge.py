@@ -12,6 +12,7 @@ or 20 s (``requests_recovers_in_20s``), or is slow for 20 s (``requests_slow_dur
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -150,6 +151,12 @@ def test_the_result_file_and_verdicts_json_have_the_contract_shape(tmp_path: Pat
     ]
     for key in ("expected", "met", "recover_precision_s", "budget_spent", "unknown_keys"):
         assert key in written
+    # a kill fault's time to recover counts from the injection, the fault window's start
+    assert written["recover_from"] == written["fault_window"]["start"]
+    # the judged request log is kept beside the result, as the run wrote it
+    assert written["request_log"] == "resilience/replica_killed.requests.jsonl.gz"
+    kept = gzip.decompress((folder.root / written["request_log"]).read_bytes())
+    assert kept == folder.requests_path.read_bytes() and kept.count(b"\n") > 100
     assert written["remediation"] and written["runbook"] == "docs/runbooks/InstanceDown.md"
     names = [v.name for v in folder.read_verdicts()]
     assert names == [c.verdict.name for c in result.checks]
