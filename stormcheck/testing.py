@@ -15,7 +15,7 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from stormcheck.chaos.context import RunHandle
-from stormcheck.chaos.snapshot import Snapshot
+from stormcheck.chaos.snapshot import SETTLE_S, Snapshot, settled
 from stormcheck.chaos.snapshot import diff as snapshot_diff
 from stormcheck.chaos.snapshot import take as take_snapshot
 from stormcheck.local.component import Component
@@ -148,3 +148,9 @@ class FaultBench:
     def diff(self) -> list[str]:
         """What differs now from the state before the test (empty: nothing left behind)."""
         return snapshot_diff(self.before, take_snapshot(self.handle))
+
+    def settled_diff(self, settle_s: float = SETTLE_S) -> list[str]:
+        """What still differs once the platform settled, as an experiment's snapshot is compared:
+        for a fault whose undo restarts a member (Patroni names it a replica, then sync standby,
+        on its next loops)."""
+        return settled(self.handle, self.before, settle_s)

@@ -52,7 +52,7 @@ from stormcheck.chaos.experiment_file import read_experiment
 from stormcheck.chaos.journal import ExperimentOutcome, JournalReading, read_journal
 from stormcheck.chaos.policy import settings_in_force
 from stormcheck.chaos.revert import rollback
-from stormcheck.chaos.snapshot import Snapshot, diff, take
+from stormcheck.chaos.snapshot import SETTLE_S, settled, take
 from stormcheck.errors import ConfigError, StormcheckError
 from stormcheck.redaction import redact
 from stormcheck.runs import RunFolder
@@ -81,7 +81,6 @@ EXIT_HELD = 0
 EXIT_DEVIATED = 1
 EXIT_UNMEASURED = 2
 EXIT_REFUSED = 3  # the policy or the kill switch refused it: nothing was changed
-SETTLE_S = 30.0  # how long the platform may take to be as it was (a member rejoining)
 _JOURNAL_KEY = "stormcheck"
 
 Progress = Callable[[str], None]
@@ -338,15 +337,6 @@ def replay_plan(folder: RunFolder, experiment_file: Path) -> ReplayPlan:
     return ReplayPlan(experiment=experiment, variables=variables, journal=path)
 
 
-def _settled(handle: RunHandle, before: Snapshot, settle_s: float) -> list[str]:
-    deadline = time.monotonic() + settle_s
-    while True:
-        lines = diff(before, take(handle))
-        if not lines or time.monotonic() >= deadline:
-            return lines
-        time.sleep(2.0)
-
-
 def _resolved_configuration(
     experiment: Mapping[str, Any], variables: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -433,7 +423,7 @@ def run_experiment(
                 guard.protects = True
                 leftover = _undo_leftovers(handle, started_ms, progress)
             progress("snapshot after (waiting for the platform to settle)")
-            lines = _settled(handle, before, 0.0 if guard.exit_signal else settle_s)
+            lines = settled(handle, before, 0.0 if guard.exit_signal else settle_s)
         finally:
             handle.close()
     seconds = time.monotonic() - started

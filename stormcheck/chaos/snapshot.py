@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -28,13 +29,23 @@ from stormcheck.load.ownership import orphan_generators
 from stormcheck.local import disk
 from stormcheck.local.platform import RUN_LABEL
 
-__all__ = ["ContainerState", "NetnsRules", "ProxyState", "Snapshot", "diff", "take"]
+__all__ = [
+    "SETTLE_S",
+    "ContainerState",
+    "NetnsRules",
+    "ProxyState",
+    "Snapshot",
+    "diff",
+    "settled",
+    "take",
+]
 
 _FAULT_TAG = re.compile(r"stormcheck-fault-[0-9a-f]+")
 _DOCKER_DNS = re.compile(r"DOCKER_OUTPUT|DOCKER_POSTROUTING")
 _COUNTERS = re.compile(r"\[\d+:\d+\]")
 # Patroni versions name a healthy replica "running" or "streaming": the same state here
 _STATES = {"streaming": "running"}
+SETTLE_S = 30.0  # how long the platform may take to be as it was (a member rejoining)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,3 +269,15 @@ def diff(before: Snapshot, after: Snapshot) -> list[str]:
     for pid in sorted(set(after.orphan_generators) - set(before.orphan_generators)):
         lines.append(f"load generator pid {pid} left without its owner")
     return lines
+
+
+def settled(handle: RunHandle, before: Snapshot, settle_s: float = SETTLE_S) -> list[str]:
+    """The difference from ``before`` once the platform settled: taken again every 2 s until
+    empty or ``settle_s`` passed (a rejoined member is named sync standby or replica only after
+    Patroni's next loop). Returns the last difference; empty means nothing was left behind."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        lines = diff(before, take(handle))
+        if not lines or time.monotonic() >= deadline:
+            return lines
+        time.sleep(2.0)

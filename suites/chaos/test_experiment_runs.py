@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from stormcheck.chaos.context import RunHandle
-from stormcheck.chaos.experiment import SETTLE_S, run_experiment_file
+from stormcheck.chaos.experiment import run_experiment_file
 from stormcheck.chaos.journal import ExperimentOutcome, read_journal
-from stormcheck.chaos.snapshot import diff, take
+from stormcheck.chaos.snapshot import settled, take
 from stormcheck.local.session import runs_dir
 from stormcheck.paths import project_root
 from stormcheck.settings import Settings
@@ -39,14 +39,9 @@ def chaos_env(
 
 
 def _settled_diff(full_platform: PlatformRun, settings: Settings, before: Any) -> list[str]:
-    import time
-
     handle = RunHandle(full_platform.folder, settings)
     try:
-        deadline = time.monotonic() + SETTLE_S
-        while (lines := diff(before, take(handle))) and time.monotonic() < deadline:
-            time.sleep(2)
-        return lines
+        return settled(handle, before)
     finally:
         handle.close()
 

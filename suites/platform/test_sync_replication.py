@@ -291,12 +291,7 @@ def test_a_cut_off_sync_standby_stalls_commits_no_longer_than_its_timeout(
     # Nothing left behind, once settled as an experiment's snapshot is: Patroni re-elected the
     # rejoined member sync standby above, and make test once saw it listed as a plain replica for
     # a moment right after.
-    poll_until(
-        lambda: fault_bench.diff() == [] or NotYet(str(fault_bench.diff())),
-        timeout_s=SYNC_STANDBY_S,
-        interval_s=1.0,
-        on_timeout=AssertionError,
-    )
+    assert fault_bench.settled_diff(SYNC_STANDBY_S) == []
 
 
 def _wait_for_leader(client: DockerClient, manifest: Manifest, member: str) -> None:
