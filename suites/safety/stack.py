@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from stormcheck.chaos.context import RunHandle
-from stormcheck.chaos.snapshot import Snapshot, diff, take
+from stormcheck.chaos.snapshot import Snapshot, settled, take
 from stormcheck.runs import RunFolder
 from stormcheck.settings import Settings
 from stormcheck.timeline import Event, EventKind
@@ -29,10 +29,7 @@ def settled_diff(
     """The snapshot diff once the platform settled (members rejoining), at most ``settle_s``."""
     handle = RunHandle(folder, settings)
     try:
-        deadline = time.monotonic() + settle_s
-        while (lines := diff(earlier, take(handle))) and time.monotonic() < deadline:
-            time.sleep(2)
-        return lines
+        return settled(handle, earlier, settle_s)
     finally:
         handle.close()
 

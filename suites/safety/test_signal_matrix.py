@@ -119,7 +119,14 @@ def test_a_signal_leaves_the_platform_as_it_was(
         raise AssertionError(f"{exc}; the run said:\n{output}") from None
     output, _ = process.communicate(timeout=300)
     expected = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -9}[signum]
-    assert process.returncode == expected, output
+    if phase == "after" and process.returncode == -signum:
+        # The rollback is the experiment's last step, so its fault_end comes milliseconds before
+        # the run ends: a signal sent then can find the command past its guard, its run judged
+        # and its journal written, and end it by the signal's default action (a shell reports
+        # 128 + signal all the same). make test-nightly saw it once for SIGTERM.
+        assert "held: the steady state held" in output and "journal: " in output, output
+    else:
+        assert process.returncode == expected, output
     if signum == signal.SIGKILL:
         janitor = subprocess.run(
             [STORMCHECK, "janitor"],
